@@ -1,0 +1,103 @@
+"""`telework validate`, `telework inventory show`, `telework schema`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..inventory import load_inventory
+from ..problems import Severity
+from ..schema import inventory_file_schema_json
+from .common import console, err_console, inventory_argument
+
+
+@click.command()
+@inventory_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(inventory: Path, fmt: str, strict: bool) -> None:
+    """Check INVENTORY: schema, references, uniqueness, numbers, address pools.
+
+    Exit code 0 when valid, 1 when any error (or, with --strict, any warning) is found.
+    """
+    loaded = load_inventory(inventory)
+    failing = loaded.errors + (loaded.warnings if strict else [])
+    if fmt == "json":
+        json.dump({"inventory": str(inventory), "valid": not failing,
+                   "problems": [p.as_dict() for p in loaded.problems]}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for problem in loaded.problems:
+            style = "red" if problem.severity is Severity.ERROR else "yellow"
+            err_console.print(f"[{style}]{_escape(problem.format())}[/]", soft_wrap=True)
+        inv = loaded.model
+        summary = (f"{inventory}: {len(loaded.errors)} error(s), {len(loaded.warnings)} warning(s); "
+                   f"{len(inv.people)} people, {len(inv.sites)} sites, "
+                   f"{len(inv.servers())} servers, {_endpoint_count(inv)} endpoints")
+        (err_console if failing else console).print(_escape(summary), soft_wrap=True)
+    sys.exit(1 if failing else 0)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _endpoint_count(inv) -> int:
+    return len(inv.igel_devices) + len(inv.linux_endpoints) + len(inv.notebooks) + len(inv.desk_phones)
+
+
+@click.group()
+def inventory() -> None:
+    """Look at an inventory."""
+
+
+@inventory.command("show")
+@inventory_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def show(inventory: Path, fmt: str) -> None:
+    """Counts per site and the use of every address pool."""
+    from ..report import inventory_summary
+
+    loaded = load_inventory(inventory)
+    summary = inventory_summary(loaded)
+    if fmt == "json":
+        json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sites = Table(title=f"{summary['organisation']} - per site")
+        columns = ["site", "people", "vpn", "phones", "igel", "linux", "notebooks", "desk phones", "servers"]
+        for col in columns:
+            sites.add_column(col, justify="left" if col == "site" else "right")
+        for row in summary["sites"]:
+            sites.add_row(*[str(row[c.replace(" ", "_")]) for c in columns])
+        console.print(sites)
+        pools = Table(title="address pools")
+        for col in ("pool", "kind", "concentrator", "prefix", "members", "allocated", "quarantined", "capacity",
+                    "use"):
+            pools.add_column(col, justify="left" if col in ("pool", "kind", "concentrator", "prefix") else "right")
+        for row in summary["pools"]:
+            pools.add_row(row["pool"], row["kind"], row["concentrator"], row["prefix"], str(row["members"]),
+                          str(row["allocated"]), str(row["quarantined"]), str(row["capacity"]), f"{row['use']:.0%}")
+        console.print(pools)
+    if loaded.errors:
+        err_console.print(f"{len(loaded.errors)} error(s): run `telework validate {inventory}`")
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the schema to this file instead of standard output.")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of inventory files (for yaml-language-server)."""
+    text = inventory_file_schema_json()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)

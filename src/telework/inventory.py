@@ -1,0 +1,194 @@
+"""Loading an inventory directory into the validated model, with every problem located.
+
+`load_inventory()` never raises on bad input: it returns the model built from the items
+that are valid plus the list of problems, so `telework validate` reports everything in one
+run. `require_inventory()` is for commands that need a usable inventory and stop on errors.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from . import model
+from .problems import InventoryError, Problem, Severity
+from .yamlsource import InventorySource, load_source
+
+
+@dataclass
+class LoadedInventory:
+    root: Path
+    model: model.Inventory
+    source: InventorySource
+    problems: list[Problem] = field(default_factory=list)
+    #: section -> raw index of each valid item (items with schema errors are left out of the model)
+    origin: dict[str, list[int]] = field(default_factory=dict)
+
+    def item_path(self, section: str, index: int, *rest) -> tuple:
+        """Path in the raw data of the `index`-th valid item of `section`."""
+        raw = self.origin.get(section)
+        return (section, raw[index] if raw is not None and index < len(raw) else index, *rest)
+
+    def problem(self, rule: str, section: str, index: int | None, rest: tuple, message: str, fix: str = "",
+                severity: Severity = Severity.ERROR) -> Problem:
+        """A problem located at item `index` of `section` (or the section itself when index is None)."""
+        path = (section,) if index is None else self.item_path(section, index, *rest)
+        return self.source.problem(rule, path, message, fix, severity=severity)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+_PLACEHOLDER_ORG = {"name": "(missing organisation)", "slug": "missing", "domain": "invalid"}
+
+
+def load_inventory(root: str | Path, *, check: bool = True) -> LoadedInventory:
+    """Load and (with `check`) cross-validate the inventory in `root`."""
+    root = Path(root)
+    source, problems = load_source(root)
+    inv, origin, schema_problems = _validate_schema(source)
+    problems.extend(schema_problems)
+    loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin)
+    if check:
+        from .validation import cross_check  # local: validation needs LoadedInventory
+
+        loaded.problems.extend(cross_check(loaded))
+    return loaded
+
+
+def require_inventory(root: str | Path) -> LoadedInventory:
+    """Load the inventory or raise `InventoryError` with every error found."""
+    loaded = load_inventory(root)
+    if loaded.errors:
+        raise InventoryError(loaded.errors)
+    return loaded
+
+
+def _validate_schema(source: InventorySource) -> tuple[model.Inventory, dict[str, list[int]], list[Problem]]:
+    """Validate types, required fields and unknown keys; drop invalid items, keep the rest."""
+    data = source.data
+    try:
+        return model.Inventory.model_validate(data), {}, []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    problems = [_problem_from_error(source, err) for err in errors]
+    # Repair a copy so cross-reference checks still see as much as possible: drop unknown
+    # keys and invalid optional keys, then whole items, then whole sections, as needed.
+    cleaned = {k: v for k, v in data.items() if k in model.Inventory.model_fields}
+    cleaned.setdefault("organisation", _PLACEHOLDER_ORG)
+    dropped: dict[str, set[int]] = {}
+    for _round in range(4):
+        cleaned = _repair(cleaned, errors, dropped, lenient=_round < 2)
+        try:
+            inv = model.Inventory.model_validate(cleaned)
+            break
+        except ValidationError as again:
+            errors = again.errors(include_url=False)
+    else:  # pragma: no cover - defensive
+        inv = model.Inventory.model_validate({"organisation": _PLACEHOLDER_ORG})
+    # Dropped items shift indexes; remember the mapping for locating later problems.
+    origin = {}
+    for section, gone in dropped.items():
+        raw_len = len(data.get(section) or [])
+        origin[section] = [i for i in range(raw_len) if i not in gone]
+    return inv, origin, problems
+
+
+def _problem_from_error(source: InventorySource, err: dict) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        parent = loc[:-1]
+        if len(loc) == 1:
+            fix = "remove it or correct the spelling; sections are: " + ", ".join(model.Inventory.model_fields)
+            return source.problem("schema.unknown_section", loc, f"unknown section '{key}'", fix)
+        fix = "remove it or correct the spelling" + _known_keys_hint(parent)
+        return source.problem("schema.unknown_key", loc, f"unknown key '{key}'", fix)
+    if kind == "missing":
+        key = loc[-1]
+        return source.problem("schema.missing", loc, f"required key '{key}' is missing", f"add '{key}: ...'")
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    message = err["msg"].removeprefix("Value error, ")
+    fix = "quote it: numbers such as extensions are strings" if kind == "string_type" and isinstance(value, int) else ""
+    if kind == "string_pattern_mismatch":
+        fix = "use lower-case letters, digits, '-' or '_'" if "a-z" in str(err.get("ctx", {})) else ""
+    if kind == "enum":
+        fix = "use one of " + str(err.get("ctx", {}).get("expected", ""))
+    return source.problem("schema.type", loc, f"{message} (got {shown})", fix)
+
+
+def _known_keys_hint(parent: tuple) -> str:
+    cls = _model_at(parent)
+    if cls is None:
+        return ""
+    return "; allowed keys: " + ", ".join(cls.model_fields)
+
+
+def _model_at(loc: tuple):
+    """The model class that validates the object at `loc` (for listing its allowed keys)."""
+    cls = model.Inventory
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field_info = cls.model_fields.get(str(part))
+        if field_info is None:
+            return None
+        annotation = field_info.annotation
+        inner = getattr(annotation, "__args__", None)
+        candidates = list(inner) if inner else [annotation]
+        cls = next((c for c in candidates if isinstance(c, type) and issubclass(c, model.BaseModel)), None)
+        if cls is None:
+            return None
+    return cls
+
+
+def _repair(data: dict, errors: list[dict], dropped: dict[str, set[int]], lenient: bool) -> dict:
+    """Remove what the `errors` point at; `lenient` first tries removing single keys only.
+
+    `dropped` maps list sections to the raw indexes removed so far (cumulative)."""
+    data = dict(data)
+    remove_items: dict[str, set[int]] = {}
+    for err in errors:
+        loc = err["loc"]
+        section = str(loc[0]) if loc else ""
+        if section == "organisation":
+            data["organisation"] = _PLACEHOLDER_ORG if len(loc) < 2 or not lenient else data["organisation"]
+            if lenient and isinstance(data["organisation"], dict) and len(loc) >= 2:
+                org = dict(data["organisation"])
+                org.pop(loc[1], None)
+                data["organisation"] = org if all(k in org for k in ("name", "slug", "domain")) else _PLACEHOLDER_ORG
+            continue
+        if section not in model.LIST_SECTIONS or not isinstance(data.get(section), list):
+            data.pop(section, None)
+            continue
+        if len(loc) < 2 or not isinstance(loc[1], int):
+            data.pop(section, None)
+            continue
+        index = loc[1]
+        item_model = _model_at((section,))
+        if lenient and len(loc) >= 3 and item_model is not None and isinstance(data[section][index], dict):
+            key = loc[2]
+            field_info = item_model.model_fields.get(str(key))
+            if err["type"] == "extra_forbidden" or (field_info is not None and not field_info.is_required()):
+                items = data[section] = list(data[section])
+                items[index] = {k: v for k, v in items[index].items() if k != key}
+                continue
+        remove_items.setdefault(section, set()).add(index)
+    for section, indexes in remove_items.items():
+        current = data[section]
+        alive = [i for i in range(len(current) + len(dropped.get(section, ())))
+                 if i not in dropped.get(section, set())]
+        for idx in indexes:
+            dropped.setdefault(section, set()).add(alive[idx])
+        data[section] = [item for i, item in enumerate(current) if i not in indexes]
+    return data

@@ -1,0 +1,225 @@
+"""Reading the inventory's YAML files while remembering where every value came from.
+
+An inventory is several files (as ops keep them: people per site, endpoints per kind).
+Each file holds top-level sections; list sections may be split across files and are
+concatenated in file order. The composed YAML node trees are kept, so any value can be
+traced back to its file and line when a check needs to report it, at no cost otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .problems import Problem
+
+try:  # libyaml's parser is several times faster on large inventories
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+#: Files in an inventory directory that are not inventory sections.
+NOT_SECTIONS = {"allocations.yml"}
+#: Sub-directories that hold no section files.
+NOT_SECTION_DIRS = {"secrets", "runs", "group_data", ".git"}
+
+
+class _Loader(_BaseLoader):
+    """Safe loader that reports duplicate mapping keys instead of silently keeping the last."""
+
+    duplicate_keys: list[tuple[str, int]]
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = key_node.value
+            if key in seen:
+                self.duplicate_keys.append((key, key_node.start_mark.line + 1))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 reads `0600` as octal and `yes` as true: file modes and flags must be
+# written explicitly, so only the YAML 1.2 core booleans are booleans here.
+for _first in list(_Loader.yaml_implicit_resolvers):
+    _Loader.yaml_implicit_resolvers[_first] = [
+        (tag, regexp)
+        for tag, regexp in _Loader.yaml_implicit_resolvers[_first]
+        if tag != "tag:yaml.org,2002:bool"
+    ]
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    node: yaml.Node | None
+
+
+@dataclass
+class ItemOrigin:
+    """Where a list item of a merged section came from."""
+
+    source: SourceFile
+    index: int
+
+
+@dataclass
+class InventorySource:
+    """The merged raw data of an inventory plus the means to locate any value in it."""
+
+    root: Path
+    data: dict = field(default_factory=dict)
+    files: list[SourceFile] = field(default_factory=list)
+    #: section name -> file holding it (mapping sections) or origin per item (list sections)
+    section_files: dict[str, SourceFile] = field(default_factory=dict)
+    item_origins: dict[str, list[ItemOrigin]] = field(default_factory=dict)
+
+    def relative(self, path: Path) -> Path:
+        try:
+            return path.relative_to(Path.cwd())
+        except ValueError:
+            return path
+
+    def locate(self, path: tuple) -> tuple[Path | None, int | None]:
+        """File and 1-based line of the value at `path` (section, index, key, ...)."""
+        if not path:
+            return None, None
+        section, rest = path[0], list(path[1:])
+        if section in self.item_origins:
+            if not rest or not isinstance(rest[0], int) or rest[0] >= len(self.item_origins[section]):
+                origin = self.item_origins[section][0] if self.item_origins[section] else None
+                if origin is None:
+                    return None, None
+                return self.relative(origin.source.path), _key_line(origin.source.node, section)
+            origin = self.item_origins[section][rest[0]]
+            node = _section_node(origin.source.node, section)
+            node = node.value[origin.index] if node is not None else None
+            return self.relative(origin.source.path), _descend(node, rest[1:])
+        source = self.section_files.get(section)
+        if source is None:
+            return None, None
+        node = _section_node(source.node, section)
+        line = _descend(node, rest) if rest else _key_line(source.node, section)
+        return self.relative(source.path), line
+
+    def problem(self, rule: str, path: tuple, message: str, fix: str = "", **kw) -> Problem:
+        file, line = self.locate(path)
+        return Problem(rule=rule, message=message, fix=fix, path=path, file=file, line=line, **kw)
+
+
+def _key_line(mapping: yaml.Node | None, key: str) -> int | None:
+    if isinstance(mapping, yaml.MappingNode):
+        for key_node, _ in mapping.value:
+            if key_node.value == key:
+                return key_node.start_mark.line + 1
+    return None
+
+
+def _section_node(root: yaml.Node | None, section: str) -> yaml.Node | None:
+    if isinstance(root, yaml.MappingNode):
+        for key_node, value in root.value:
+            if key_node.value == section:
+                return value
+    return None
+
+
+def _descend(node: yaml.Node | None, rest: list) -> int | None:
+    """Line of the deepest node reachable along `rest` (a missing key points at its parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in rest:
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value in node.value:
+                if key_node.value == str(part):
+                    line = key_node.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        else:
+            return line
+    return line
+
+
+def section_files(root: Path) -> list[Path]:
+    """The inventory's section files, in a stable order (path order)."""
+    out = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.suffix not in (".yml", ".yaml") or not path.is_file():
+            continue
+        if rel.parts[0] in NOT_SECTION_DIRS or str(rel) in NOT_SECTIONS:
+            continue
+        out.append(path)
+    return out
+
+
+def load_source(root: Path) -> tuple[InventorySource, list[Problem]]:
+    """Parse every section file of `root`; YAML and merge problems are returned, not raised."""
+    source = InventorySource(root=root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        problems.append(Problem("inventory.missing", f"inventory directory {root} does not exist",
+                                "pass the directory holding the inventory's YAML files"))
+        return source, problems
+    for path in section_files(root):
+        rel = source.relative(path)
+        loader = _Loader(path.read_text(encoding="utf-8"))
+        loader.duplicate_keys = []
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problems.append(Problem("yaml.syntax", f"YAML syntax error: {exc.problem}",
+                                    "fix the YAML syntax at this line", file=rel,
+                                    line=mark.line + 1 if mark else None))
+            continue
+        except UnicodeDecodeError:
+            problems.append(Problem("yaml.encoding", "file is not UTF-8", "save the file as UTF-8", file=rel))
+            continue
+        finally:
+            loader.dispose()
+        for key, line in loader.duplicate_keys:
+            problems.append(Problem("yaml.duplicate_key", f"key '{key}' appears twice in one mapping",
+                                    "remove or rename one of them", file=rel, line=line))
+        sf = SourceFile(path=path, node=node)
+        source.files.append(sf)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem("yaml.shape", "an inventory file must be a mapping of sections",
+                                    "start the file with section keys such as 'people:'", file=rel, line=1))
+            continue
+        for section, value in data.items():
+            _merge(source, sf, str(section), value, problems)
+    return source, problems
+
+
+def _merge(source: InventorySource, sf: SourceFile, section: str, value, problems: list[Problem]) -> None:
+    rel = source.relative(sf.path)
+    if isinstance(value, list):
+        if section in source.section_files:
+            problems.append(Problem("inventory.section_kind", f"section '{section}' is a list here but a mapping in "
+                                    f"{source.relative(source.section_files[section].path)}",
+                                    "use one shape for the section", file=rel, line=_key_line(sf.node, section)))
+            return
+        source.data.setdefault(section, []).extend(value)
+        source.item_origins.setdefault(section, []).extend(ItemOrigin(sf, i) for i in range(len(value)))
+        return
+    if section in source.data:
+        other = source.section_files.get(section)
+        where = source.relative(other.path) if other else "another file"
+        problems.append(Problem("inventory.section_twice", f"section '{section}' is also defined in {where}",
+                                "keep each mapping section in one file", file=rel, line=_key_line(sf.node, section)))
+        return
+    source.data[section] = value
+    source.section_files[section] = sf
