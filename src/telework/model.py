@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    StrictBool,
     WithJsonSchema,
 )
 
@@ -277,7 +278,7 @@ class Person(Model):
     department: Slug
     site: Slug
     status: PersonStatus = PersonStatus.active
-    vpn: bool = Field(False, description="remote-access account with a second factor (TOTP)")
+    vpn: StrictBool = Field(False, description="remote-access account with a second factor (TOTP)")
     extra_access: list[Slug] = Field(default_factory=list, description="networks beyond the department's")
     phone: Phone | None = None
     vpn_address: Address | None = Field(None, description="pinned tunnel address (inside the OpenVPN pools)")

@@ -1,0 +1,27 @@
+"""Shared fixtures: paths of the repository, the sample and the minimal test inventory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MINIMAL = REPO / "tests" / "fixtures" / "minimal"
+SAMPLE = REPO / "inventory" / "sample"
+
+
+@pytest.fixture
+def minimal_copy(tmp_path: Path) -> Path:
+    """A writable copy of the minimal valid inventory."""
+    target = tmp_path / "inv"
+    shutil.copytree(MINIMAL, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace one exact occurrence of `old` in a file (fails loudly if it is not there once)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
