@@ -40,7 +40,6 @@ def host_entries(inv: Inventory, inventory_dir: Path, overlay: dict | None = Non
     for role, server in inv.servers() + inv.managed_endpoints():
         data = {
             "ssh_hostname": _production_address(inv, inventory_dir, role, server),
-            "ssh_user": "root",
             "telework_inventory": str(inventory_dir),
             "telework_role": role,
             "telework_site": server.site,

@@ -14,8 +14,10 @@ from ..problems import TeleworkError
 #: Commands take the inventory directory as an optional argument; this is the default.
 DEFAULT_INVENTORY = os.environ.get("TELEWORK_INVENTORY", "inventory/sample")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+#: CI logs are not terminals: give tables room instead of rich's 80-column fallback.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
 
 def inventory_argument(func):

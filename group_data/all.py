@@ -1,0 +1,15 @@
+"""Defaults for every host telework manages (pyinfra group data; host data from the inventory wins).
+
+Each default says why it is what it is; override per role in group_data/<role>.py.
+"""
+
+# Hosts are administered as root over SSH with keys only (BSI SYS.1.3.A2 hardening: no passwords).
+ssh_user = "root"
+
+# Host keys must be known in advance; the lab writes its own known_hosts through the overlay.
+ssh_strict_host_key_checking = "yes"
+
+# Fail fast on an unreachable host instead of stalling a whole rollout ring.
+ssh_connect_retries = 1
+ssh_connect_retry_min_delay = 1
+ssh_connect_retry_max_delay = 2

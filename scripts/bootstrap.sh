@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what telework needs on a fresh Debian 12 machine (as root) and build the venv.
+# Idempotent and quick on a second run: apt is skipped when every package is present,
+# pip and debootstrap downloads are cached under /var/cache/telework.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev git ca-certificates   # the venv and the package
+  age                                                    # secrets interop (age CLI)
+  debootstrap systemd-container apt-cacher-ng            # the lab: base image, hosts, apt proxy
+  iproute2 nftables openssh-client iputils-ping          # the lab: namespaces, NAT, SSH
+)
+CACHE=/var/cache/telework
+mkdir -p "$CACHE/pip"
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bootstrap: missing Debian packages: ${missing[*]}; run as root or: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d: package scripts must not start services on the controller; the lab starts its own.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+PYTHON=/usr/bin/python3
+if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  rm -rf .venv
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.telework-installed
+if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+  PIP_CACHE_DIR="$CACHE/pip" .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  touch "$stamp"
+fi

@@ -1,0 +1,65 @@
+"""`pyinfra <inventory>/inventory.py ...` sees the inventory's hosts, groups and data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from telework.inventory import load_inventory
+from telework.pyinfra_inventory import host_entries
+from tests.conftest import MINIMAL, REPO, edit
+
+PYINFRA = str(Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "pyinfra")
+
+
+def debug_inventory(inv_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PYINFRA, str(inv_dir / "inventory.py"), "debug-inventory"], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+
+def test_hosts_grouped_by_role_site_and_ring():
+    """Deploys select hosts by these groups; a missing group would skip a host silently."""
+    groups = {name: set(g) for name, _, g in host_entries(load_inventory(MINIMAL).model, MINIMAL)}
+    assert groups == {
+        "vpn-a": {"vpn_concentrators", "site_rathaus"},
+        "radius-1": {"auth_servers", "site_rathaus"},
+        "sip-1": {"sip_servers", "site_rathaus"},
+        "nb-0001": {"notebooks", "site_bauhof", "ring_all"},
+    }
+
+
+def test_pyinfra_cli_loads_inventory_and_group_data():
+    result = debug_inventory(MINIMAL)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "[vpn-a]" in out and "vpn_concentrators" in out
+    assert '"ssh_hostname": "10.30.0.11"' in out            # production address from the inventory
+    assert '"ssh_strict_host_key_checking": "yes"' in out   # group_data/all.py
+    assert '"telework_role": "notebooks"' in out
+
+
+def test_overlay_redirects_connections_without_touching_inventory(tmp_path):
+    overlay = tmp_path / "overlay.yml"
+    overlay.write_text(yaml.safe_dump({"lab": "kleinoed", "hosts": {"vpn-a": {
+        "ssh_hostname": "10.199.0.11", "ssh_key": "/tmp/lab-key", "not_allowed": "x"}}}))
+    before = {p: p.read_bytes() for p in MINIMAL.rglob("*") if p.is_file()}
+    result = debug_inventory(MINIMAL, TELEWORK_OVERLAY=str(overlay))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert '"ssh_hostname": "10.199.0.11"' in out and '"ssh_key": "/tmp/lab-key"' in out
+    assert "not_allowed" not in out
+    assert before == {p: p.read_bytes() for p in MINIMAL.rglob("*") if p.is_file()}
+
+
+def test_invalid_inventory_stops_pyinfra_with_the_errors(tmp_path):
+    inv = tmp_path / "inv"
+    shutil.copytree(MINIMAL, inv)
+    edit(inv / "people/rathaus.yml", "department: kaemmerei", "department: nowhere")
+    result = debug_inventory(inv)
+    assert result.returncode != 0
+    assert "people/rathaus.yml:4: error: people[0].department: unknown department 'nowhere'" in result.stderr
+    assert "Traceback" not in result.stderr
