@@ -44,12 +44,11 @@ class _Loader(_BaseLoader):
 
 # YAML 1.1 reads `0600` as octal and `yes` as true: file modes and flags must be
 # written explicitly, so only the YAML 1.2 core booleans are booleans here.
-for _first in list(_Loader.yaml_implicit_resolvers):
-    _Loader.yaml_implicit_resolvers[_first] = [
-        (tag, regexp)
-        for tag, regexp in _Loader.yaml_implicit_resolvers[_first]
-        if tag != "tag:yaml.org,2002:bool"
-    ]
+# (Copy the resolver table first: it is shared with every other PyYAML loader.)
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )

@@ -218,3 +218,12 @@ def test_warnings_fail_only_with_strict(minimal_copy):
     edit(minimal_copy / "networks.yml", "prefix: 10.131.0.0/24", "prefix: 192.168.178.0/24")
     assert run_cli("validate", str(minimal_copy)).returncode == 0
     assert run_cli("validate", str(minimal_copy), "--strict").returncode == 1
+
+
+def test_loader_does_not_change_other_yaml_users():
+    """telework's strict booleans must not leak into PyYAML's shared resolver tables."""
+    import yaml
+
+    import telework.yamlsource  # noqa: F401
+
+    assert yaml.safe_load("a: yes") == {"a": True}
