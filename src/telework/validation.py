@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 import netaddr
 
 from .inventory import LoadedInventory
+from .ipam import RESERVED_AT_END, RESERVED_AT_START
 from .model import DeviceStatus, PoolKind
 from .problems import Problem, Severity
 
@@ -255,8 +256,8 @@ def _static_addresses(loaded: LoadedInventory) -> Iterator[Problem]:
 
 
 def pool_usable(prefix: netaddr.IPNetwork) -> int:
-    """Client addresses a pool can hand out: all but network, broadcast and the concentrator's own."""
-    return max(prefix.size - 3, 0)
+    """Client addresses a pool can hand out: all but the reserved ones (`telework.ipam.RESERVED_AT_START`)."""
+    return max(prefix.size - RESERVED_AT_START - RESERVED_AT_END, 0)
 
 
 def _capacity(loaded: LoadedInventory) -> Iterator[Problem]:
