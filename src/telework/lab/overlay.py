@@ -1,0 +1,44 @@
+"""The overlay file the pyinfra adapter reads: host -> lab address and key. Never the inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .state import lab_dir
+from .topology import HOME_CLIENT, HOME_LAN, Topology
+
+
+def overlay_path(slug: str) -> Path:
+    return lab_dir(slug) / "overlay.yml"
+
+
+def overlay_data(topo: Topology) -> dict:
+    d = lab_dir(topo.slug)
+    return {
+        "lab": topo.slug,
+        "hosts": {
+            h.name: {
+                "ssh_hostname": str(h.management_address), "ssh_user": "root",
+                "ssh_key": str(d / "id_ed25519"), "ssh_known_hosts_file": str(d / "known_hosts"),
+            }
+            for h in topo.hosts
+        },
+        "homes": {
+            home.name: {
+                "router_netns": home.router_netns,
+                "client_netns": home.client_netns or topo.host(home.endpoint or "").netns,
+                "lan": str(HOME_LAN), "client_address": str(HOME_CLIENT),
+                "wan_address": str(home.wan_address),
+                **({"endpoint": home.endpoint} if home.endpoint else {}),
+            }
+            for home in topo.homes
+        },
+    }
+
+
+def write_overlay(topo: Topology) -> Path:
+    path = overlay_path(topo.slug)
+    path.write_text(yaml.safe_dump(overlay_data(topo), sort_keys=False, default_flow_style=None))
+    return path
