@@ -6,7 +6,11 @@ import click
 
 from .. import __version__
 from .common import TeleworkGroup
+from .generate import generate
 from .inventory_cmds import inventory, schema, validate
+from .ipam import ipam
+from .secret import secret
+from ..lab.cli import lab
 
 
 @click.group(cls=TeleworkGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +22,10 @@ def cli() -> None:
 cli.add_command(validate)
 cli.add_command(inventory)
 cli.add_command(schema)
+cli.add_command(generate)
+cli.add_command(ipam)
+cli.add_command(secret)
+cli.add_command(lab)
 
 
 def main() -> None:
