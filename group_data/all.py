@@ -13,3 +13,11 @@ ssh_strict_host_key_checking = "yes"
 ssh_connect_retries = 1
 ssh_connect_retry_min_delay = 1
 ssh_connect_retry_max_delay = 2
+
+# Baseline packages on every host (deploy/base.py): tzdata for the time zone, nftables for
+# the host firewall the roles configure, ca-certificates for TLS to internal services.
+base_packages = ["tzdata", "nftables", "ca-certificates"]
+
+# sshd: few attempts and a short grace time slow down password-guessing bots (BSI SYS.1.3.A2).
+sshd_max_auth_tries = 3
+sshd_login_grace_time = 30

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+#: the session `lab` fixture (real hosts) for tests/lab and tests/hosts
+pytest_plugins = ["telework.lab.pytest_plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 MINIMAL = REPO / "tests" / "fixtures" / "minimal"
 SAMPLE = REPO / "inventory" / "sample"

@@ -25,7 +25,7 @@ from .model import Inventory
 OVERLAY_ENV = "TELEWORK_OVERLAY"
 #: Connection settings an overlay may set per host; anything else is ignored.
 OVERLAY_KEYS = {"ssh_hostname", "ssh_user", "ssh_port", "ssh_key", "ssh_known_hosts_file",
-                "ssh_strict_host_key_checking"}
+                "ssh_strict_host_key_checking", "apt_proxy"}
 
 
 def group_name(prefix: str, value: str) -> str:

@@ -22,6 +22,8 @@ def overlay_data(topo: Topology) -> dict:
             h.name: {
                 "ssh_hostname": str(h.management_address), "ssh_user": "root",
                 "ssh_key": str(d / "id_ed25519"), "ssh_known_hosts_file": str(d / "known_hosts"),
+                # the lab's apt-cacher-ng stands in for the organisation's `settings.apt_proxy`
+                "apt_proxy": topo.apt_proxy_url,
             }
             for h in topo.hosts
         },

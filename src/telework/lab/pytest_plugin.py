@@ -1,4 +1,5 @@
-"""pytest plugin: a session-scoped `lab` fixture that brings the lab up once and tears it down.
+"""pytest plugin: a session-scoped `lab` fixture that brings the lab up once and tears it down
+(or reuses a lab that already runs, and leaves it running).
 
 The inventory is $TELEWORK_LAB_INVENTORY, else inventory/sample. Tests using it are marked `lab`
 (they need root and the Debian packages named in `telework.lab.errors.APT_FIX`).
@@ -53,9 +54,14 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab() -> Lab:
+    """The running lab. One that was already up (a developer's, or `telework lab up` in a script)
+    is reused and left running; one this fixture started is torn down at the end."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root")
     inventory = Path(os.environ.get("TELEWORK_LAB_INVENTORY", "inventory/sample"))
+    if lab_impl.is_up(lab_impl.load_topology(inventory)):
+        yield Lab(inventory, lab_impl.up(inventory, log=lambda *_: None))
+        return
     try:
         topology = lab_impl.up(inventory, log=lambda *_: None)
     except Exception:

@@ -1,0 +1,34 @@
+"""What deploy files need from the inventory, loaded once per process.
+
+Only `deploy/*.py` read `host.data`; they hand the inventory path to these functions and get
+validated model objects back (style: inventory YAML -> model -> host data -> deploy -> templates).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from .inventory import LoadedInventory, require_inventory
+
+#: Every template starts with this header (templates/_header.j2); it names no commit or date,
+#: so an unchanged inventory renders byte-identical files and a plan stays empty.
+MANAGED_HEADER = "managed by telework from inventory '{org}': local changes are overwritten"
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO_ROOT / "templates"
+
+
+@lru_cache(maxsize=8)
+def loaded_inventory(inventory_dir: str) -> LoadedInventory:
+    return require_inventory(Path(inventory_dir))
+
+
+def template_path(role: str, destination: str) -> str:
+    """templates/<role>/<destination>.j2: templates mirror the path they are written to."""
+    return str(TEMPLATES / role / (destination.lstrip("/") + ".j2"))
+
+
+def header(inventory_dir: str, comment: str = "#") -> str:
+    org = loaded_inventory(inventory_dir).model.organisation.slug
+    return f"{comment} {MANAGED_HEADER.format(org=org)}"
