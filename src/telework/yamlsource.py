@@ -23,8 +23,9 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 #: Files in an inventory directory that are not inventory sections.
 NOT_SECTIONS = {"allocations.yml"}
-#: Sub-directories that hold no section files.
-NOT_SECTION_DIRS = {"secrets", "runs", "group_data", ".git"}
+#: Sub-directories that hold no section files (pki/ and access/ are written by `telework pki`
+#: and `telework person`: issued certificates and revocations, see telework.pki and .revocations).
+NOT_SECTION_DIRS = {"secrets", "runs", "group_data", ".git", "pki", "access"}
 
 
 class _Loader(_BaseLoader):
