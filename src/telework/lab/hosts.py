@@ -96,12 +96,17 @@ def boot(state: LabState, host: LabHost, root: Path) -> int:
         for group in groups:
             (group / "cgroup.procs").write_text("0")
 
+    # A host owns its network namespace as a VM owns its kernel's network stack: VPN
+    # concentrators create tun/WireGuard links, load nftables and switch on forwarding. nspawn
+    # grants neither CAP_NET_ADMIN nor a writable /proc/sys/net for a namespace it is only
+    # handed (--network-namespace-path), so ask for both.
     proc = subprocess.Popen(
         ["systemd-nspawn", "-q", "-D", str(root), "--boot", "--register=no", "--keep-unit",
          f"--network-namespace-path=/run/netns/{host.netns}", f"--machine={host.name}",
+         "--capability=CAP_NET_ADMIN",
          "--resolv-conf=off", "--timezone=off", "--link-journal=no"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        preexec_fn=enter_own_cgroups,
+        preexec_fn=enter_own_cgroups, env={**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"},
     )
     state.record_pid(f"host:{host.name}", proc.pid)
     return proc.pid

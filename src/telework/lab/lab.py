@@ -59,6 +59,7 @@ def up(inventory: str | Path, include_notebooks: bool = False, log=print, boot_t
     preflight()
     topo = load_topology(inventory, include_notebooks)
     if is_up(topo):
+        network.route_vpn_pools(topo)  # a lab started before the routes existed gets them now
         log(f"lab {topo.slug} is already up")
         return topo
     if LabState.load(topo.slug):

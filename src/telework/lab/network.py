@@ -64,6 +64,7 @@ def build(topo: Topology, state: LabState) -> None:
         ipn(core, "link", "add", net.bridge, "type", "bridge")  # no dummy module here
         ipn(core, "addr", "add", f"{net.gateway}/{net.prefix.prefixlen}", "dev", net.bridge)
         ipn(core, "link", "set", net.bridge, "up")
+    route_vpn_pools(topo)
     for i, host in enumerate(topo.hosts):
         add_netns(state, host.netns)
         cable(sw, "br-mgmt", f"p{i}m", host.netns, "mgmt0", f"{host.management_address}/{mgmt_len}")
@@ -87,6 +88,12 @@ def build(topo: Topology, state: LabState) -> None:
         ipn(lan_ns, "route", "add", "default", "via", str(HOME_ROUTER))
         sysctl(home.router_netns, "net.ipv4.ip_forward", "1")
         enable_masquerade(home.router_netns)
+
+
+def route_vpn_pools(topo: Topology) -> None:
+    """Each VPN pool via the concentrator owning it (idempotent: `ip route replace`)."""
+    for prefix, via in topo.vpn_routes:
+        ipn(topo.core_netns, "route", "replace", str(prefix), "via", str(via))
 
 
 NAT_RULES = """\

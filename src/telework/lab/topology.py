@@ -70,6 +70,9 @@ class Topology:
     #: networks without lab hosts: only their gateway exists (a port-less bridge in the core router),
     #: so VPN tests have a real address to reach in every network a person may access
     hostless_networks: list[LabNetwork] = field(default_factory=list)
+    #: (VPN pool prefix, concentrator address) the core router routes back to the concentrator
+    #: that owns the pool; tunnel traffic is never masqueraded, so replies must find their way
+    vpn_routes: list[tuple[netaddr.IPNetwork, netaddr.IPAddress]] = field(default_factory=list)
 
     @property
     def apt_proxy_url(self) -> str:
@@ -144,4 +147,11 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
         management=mgmt, controller_address=controller,
         root_link="tw-m-" + hashlib.sha256(slug.encode()).hexdigest()[:8],
         internet=internet, networks=list(networks.values()), hosts=hosts, homes=homes, hostless_networks=hostless,
+        vpn_routes=_vpn_routes(inv),
     )
+
+
+def _vpn_routes(inv: Inventory) -> list[tuple[netaddr.IPNetwork, netaddr.IPAddress]]:
+    concentrators = {c.name: netaddr.IPAddress(str(c.address.ip)) for c in inv.vpn_concentrators}
+    return [(netaddr.IPNetwork(str(p.prefix)), concentrators[p.concentrator])
+            for p in sorted(inv.address_pools, key=lambda p: p.name) if p.concentrator in concentrators]
