@@ -188,7 +188,8 @@ def _write(inventory_dir: str | Path, rel: Path, text: str) -> bool:
     return True
 
 
-def _serial_hex(serial: int) -> str:
+def serial_hex(serial: int) -> str:
+    """A serial number as issued.yml and `openssl x509 -serial` write it: upper-case hex, even length."""
     text = f"{serial:X}"
     return text if len(text) % 2 == 0 else "0" + text
 
@@ -288,7 +289,7 @@ class _Ca:
         if san:
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
         cert = _sign(builder, self.key)
-        record = IssuedCert(_serial_hex(cert.serial_number), kind, cn, owner,
+        record = IssuedCert(serial_hex(cert.serial_number), kind, cn, owner,
                             cert.not_valid_before_utc, cert.not_valid_after_utc)
         _write(self.inventory_dir, ISSUED_FILE, render_issued([*load_issued(self.inventory_dir), record]))
         return cert, key
@@ -409,8 +410,8 @@ def init_pki(inventory_dir: str | Path, store: SecretStore, today: date | None =
                 created.append(str(rel))
             else:
                 why = "its key is missing" if not has_key else "its names changed"
-                _revoke_serials(inventory_dir, {_serial_hex(old.serial_number)},
-                                f"superseded by {_serial_hex(cert.serial_number)}", now)
+                _revoke_serials(inventory_dir, {serial_hex(old.serial_number)},
+                                f"superseded by {serial_hex(cert.serial_number)}", now)
                 superseded = True
                 created.append(f"{rel} issued again ({why}); the old one is revoked")
             created.append(f"secret {server_key_secret(concentrator.name)}")
@@ -436,6 +437,15 @@ def issue_client(inventory_dir: str | Path, store: SecretStore, owner: str, kind
     ca = _Ca(Path(inventory_dir), store)
     cert, key = ca.issue(owner, kind, owner, _start(now), CLIENT_DAYS)
     return _cert_pem(cert), _key_pem(key)
+
+
+def record_of(inventory_dir: str | Path, cert_pem: str) -> IssuedCert:
+    """The issued.yml record of a certificate."""
+    serial = serial_hex(x509.load_pem_x509_certificate(cert_pem.encode("ascii")).serial_number)
+    found = next((c for c in load_issued(inventory_dir) if c.serial == serial), None)
+    if found is None:
+        raise PkiError(f"certificate {serial} is not in {Path(inventory_dir) / ISSUED_FILE}")
+    return found
 
 
 def revoke(inventory_dir: str | Path, store: SecretStore, owner: str, reason: str,

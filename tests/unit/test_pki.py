@@ -131,7 +131,7 @@ def test_a_changed_public_address_reissues_the_server_certificate(initialised, s
         x509.SubjectAlternativeName).value}
     [revoked] = [c for c in pki.load_issued(initialised) if c.revoked]
     assert revoked.serial == f"{old.serial_number:X}".rjust(len(revoked.serial), "0")
-    assert revoked.revoked.reason == f"superseded by {pki._serial_hex(new.serial_number)}"
+    assert revoked.revoked.reason == f"superseded by {pki.serial_hex(new.serial_number)}"
     crl = x509.load_pem_x509_crl(pki.crl_pem(initialised).encode())
     assert crl.get_revoked_certificate_by_serial_number(old.serial_number) is not None
 
@@ -162,7 +162,7 @@ def test_client_certificates_are_recorded_never_stored(initialised, store):
         [ExtendedKeyUsageOID.CLIENT_AUTH])
     [record] = [c for c in pki.load_issued(initialised) if c.kind == "person"]
     assert (record.serial, record.owner, record.cn, record.revoked) == (
-        pki._serial_hex(cert.serial_number), "asommer", "asommer", None)
+        pki.serial_hex(cert.serial_number), "asommer", "asommer", None)
     assert record.not_before == NOW - pki.BACKDATE and record.not_after == NOW + timedelta(days=pki.CLIENT_DAYS)
     assert key_pem not in "".join(p.read_text(errors="ignore") for p in initialised.rglob("*") if p.is_file())
 
