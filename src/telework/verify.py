@@ -89,18 +89,12 @@ def host_data(spec: VerifyHost, inventory_dir: Path | str) -> dict:
     Suites read expected values from here (e.g. `sshd_max_auth_tries`), so a default changed in
     group_data changes what is deployed and what is checked in one place.
     """
-    import runpy
-    import types
+    from .plan.groupdata import group_data_dirs, load_group_data
 
+    groups = load_group_data(group_data_dirs(inventory_dir))
     merged: dict = {}
-    dirs = [SUITES.parents[1] / "group_data", Path(inventory_dir).resolve() / "group_data"]
     for group in ("all", *spec.groups):
-        for directory in dirs:
-            path = directory / f"{group}.py"
-            if path.is_file():
-                values = runpy.run_path(str(path))
-                merged.update({k: v for k, v in values.items()
-                               if not k.startswith("_") and not isinstance(v, types.ModuleType)})
+        merged.update(groups.get(group, {}))
     merged.update(spec.data)
     return merged
 

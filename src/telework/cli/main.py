@@ -9,6 +9,7 @@ from .common import TeleworkGroup
 from .generate import generate
 from .inventory_cmds import inventory, schema, validate
 from .ipam import ipam
+from .plan import apply, plan, verify
 from .secret import secret
 from ..lab.cli import lab
 
@@ -26,6 +27,9 @@ cli.add_command(generate)
 cli.add_command(ipam)
 cli.add_command(secret)
 cli.add_command(lab)
+cli.add_command(plan)
+cli.add_command(apply)
+cli.add_command(verify)
 
 
 def main() -> None:

@@ -1,0 +1,176 @@
+"""`telework plan`, `telework apply`, `telework verify`: the CI workflow's three commands.
+
+    telework plan inventory/sample --format markdown --out plan.md --out plan.json
+    telework apply inventory/sample --plan plan.json
+    telework verify inventory/sample --junitxml verify.xml -n 4
+
+Exit codes: plan 0 nothing to change, 2 changes, 1 error (a host unreachable or failed);
+apply 0 ok, 1 failures or refused; verify pytest's (5 "no tests" is reported as an error).
+pyinfra's own output never reaches the terminal; progress is drawn only on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..plan.render import FORMATS, render, summary_line
+from ..plan.selection import parse_limit
+from ..problems import TeleworkError
+from ..redact import Redactor
+from .common import console, err_console, fail, inventory_argument
+
+_SUFFIX_FORMAT = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+
+
+def _limit_option(func):
+    return click.option(
+        "--limit", "-l", "limit", multiple=True, metavar="HOSTS",
+        help="only these hosts or groups (comma-separated names, groups such as sip_servers, "
+             "site_<id>, ring_<name>; shell patterns allowed); repeatable.")(func)
+
+
+@contextmanager
+def _progress(title: str):
+    """A rich progress display on a terminal (stderr); a silent callback otherwise."""
+    if not err_console.is_terminal:
+        yield lambda *_: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, host: str, done: int, total: int) -> None:
+            key = f"{phase}:{host}" if phase == "apply" else phase
+            label = f"{title} {phase}" + (f" {host}" if phase == "apply" else "")
+            if key not in tasks:
+                tasks[key] = bar.add_task(escape(label), total=max(total, 1))
+            bar.update(tasks[key], completed=done, total=max(total, 1))
+
+        yield update
+
+
+def _guard(redactor_box: list):
+    """Unexpected errors become one redacted line and exit 1, never a traceback."""
+    class Guard:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, kind, exc, tb):
+            if exc is None or isinstance(exc, (TeleworkError, click.exceptions.Exit, SystemExit,
+                                               click.ClickException, KeyboardInterrupt)):
+                return False
+            redactor = redactor_box[0] if redactor_box else Redactor()
+            fail(escape(redactor.redact(f"{type(exc).__name__}: {exc}")))
+    return Guard()
+
+
+@click.command()
+@inventory_argument
+@_limit_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="output on stdout (and in --out files without a known suffix).")
+@click.option("--out", "outs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="write the plan to FILE instead of stdout; the suffix picks the format "
+                   "(.json, .md, .txt), else --format; repeatable.")
+@click.option("--artifact-url", envvar="TELEWORK_PLAN_ARTIFACT_URL",
+              help="link to the full plan, shown in the Markdown output.")
+def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ...],
+         artifact_url: str | None) -> None:
+    """What applying INVENTORY would change, per host: operations, diffs, commands.
+
+    Runs the deploys in dry-run mode against the real hosts. Exit 0: nothing to change;
+    2: changes; 1: error (a host unreachable or failed: the plan is incomplete).
+    Secret values never appear in any format.
+    """
+    from ..plan.engine import Deployment
+    from ..plan.secrets import load_run_secrets
+
+    box: list = []
+    with _guard(box):
+        run_secrets = load_run_secrets(inventory)
+        box.append(run_secrets.redactor)
+        with _progress("plan") as progress:
+            with Deployment(inventory, limit=parse_limit(limit) or None, redactor=run_secrets.redactor,
+                            fingerprint_key=run_secrets.fingerprint_key, progress=progress) as d:
+                result = d.plan()
+        for out in outs:
+            out_fmt = _SUFFIX_FORMAT.get(out.suffix.lower(), fmt)
+            out.write_text(render(result, out_fmt, run_secrets.redactor, artifact_url=artifact_url),
+                           encoding="utf-8")
+        if outs:
+            err_console.print(escape(f"Plan: {summary_line(result)}; written to "
+                                     f"{', '.join(map(str, outs))}"), soft_wrap=True)
+        else:
+            colour = fmt == "text" and sys.stdout.isatty()
+            click.echo(render(result, fmt, run_secrets.redactor, colour=colour), nl=False)
+    sys.exit(result.exit_code)
+
+
+@click.command()
+@inventory_argument
+@_limit_option
+@click.option("--allow-dirty", is_flag=True,
+              help="apply although the inventory has uncommitted changes (recorded as such).")
+@click.option("--plan", "reviewed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the reviewed plan (JSON of `telework plan`): plan again and refuse if the "
+                   "changes differ from it.")
+@click.option("--break-lock", is_flag=True,
+              help="remove another apply's lock first (only after checking it does not run).")
+def apply(inventory: Path, limit: tuple[str, ...], allow_dirty: bool, reviewed: Path | None,
+          break_lock: bool) -> None:
+    """Apply INVENTORY ring by ring and record the run in the inventory's git history.
+
+    One apply at a time per repository; a ring whose failure share exceeds its
+    failure_threshold stops the rollout. Exit 0 when every host succeeded, 1 otherwise.
+    """
+    from ..apply.run import apply as run_apply
+
+    box: list = [Redactor()]
+    with _guard(box):
+        with _progress("apply") as progress:
+            outcome = run_apply(inventory, limit=",".join(parse_limit(limit)) or None,
+                                allow_dirty=allow_dirty, reviewed_plan=reviewed,
+                                break_lock=break_lock, progress=progress,
+                                say=lambda m: err_console.print(escape(m), soft_wrap=True))
+    for name, res in outcome.results.items():
+        line = f"{name}: {res.status}"
+        if res.changed_ops:
+            line += f" ({len(res.changed_ops)} operation(s) changed)"
+        if res.error:
+            line += f": {res.error}"
+        style = {"changed": "yellow", "unchanged": "green"}.get(res.status, "red")
+        console.print(f"[{style}]{escape(line)}[/]", soft_wrap=True)
+    counts: dict[str, int] = {}
+    for res in outcome.results.values():
+        counts[res.status] = counts.get(res.status, 0) + 1
+    console.print(escape(f"Apply {outcome.result}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+                         + f"; run {outcome.record['run_id']} recorded as {outcome.stored_at}"),
+                  soft_wrap=True)
+    sys.exit(outcome.exit_code)
+
+
+@click.command()
+@inventory_argument
+@_limit_option
+@click.option("--junitxml", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a JUnit XML report (for CI).")
+@click.option("-n", "workers", default="auto", show_default=True,
+              help="pytest-xdist workers (hosts are spread over them); 0 runs in one process.")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def verify(inventory: Path, limit: tuple[str, ...], junitxml: Path | None, workers: str,
+           pytest_args: tuple[str, ...]) -> None:
+    """Run the Testinfra suites of every host's roles against INVENTORY's hosts.
+
+    Extra arguments after `--` go to pytest (e.g. `-- -k ssh`). Exit code: pytest's.
+    """
+    from ..verify import run as run_verify
+
+    code = run_verify(inventory, limit=",".join(parse_limit(limit)) or None, junitxml=junitxml,
+                      workers=workers, extra=list(pytest_args))
+    sys.exit(code)
