@@ -1,0 +1,172 @@
+"""VPN concentrator role: OpenVPN (certificate + TOTP over RADIUS), WireGuard, access policy.
+
+    pyinfra inventory/sample/inventory.py deploy/site.py --limit vpn-a
+
+Everything comes from `telework.access.concentrator_view` (people, devices, addresses,
+access groups) and the committed PKI; secrets are decrypted here and written only by
+`secret_file` (0600, never diffed, never in an operation name).
+
+Choices, and why:
+
+* Second factor through OpenVPN's own auth-pam plugin + pam_radius_auth (both maintained with
+  their projects: OpenVPN and FreeRADIUS), not openvpn-auth-radius' radiusplugin.so, which
+  also does accounting and address assignment we do not want and forks a daemon of its own.
+  The PAM login is the certificate's common name (COMMONNAME), so the RADIUS User-Name always
+  equals the certificate's CN.
+* Fixed per-person addresses (client-config-dir, `ccd-exclusive`) and no masquerading: the
+  internal network's logs and this host's firewall counters point at one person.
+* WireGuard through wg-quick@<interface>; where the kernel cannot create WireGuard links (fact
+  `WireguardImplementation`), wireguard-go is installed and wg-quick uses it by itself. Peer
+  changes are applied with `wg syncconf` (no tunnel drop), only when the peers changed.
+* The concentrator's WireGuard private key is the age-encrypted secret `pki init` made
+  (`wireguard/server-key/<name>`): enrolment writes device configs with its public key before
+  any deploy, and a rebuilt concentrator keeps serving the same devices.
+* nftables: one set of tunnel addresses per access group -> the prefixes the group reaches;
+  everything else from the tunnels dropped and logged. Validated with `nft -c` before it
+  replaces the live rules, reloaded only when it changed.
+"""
+
+from io import StringIO
+from pathlib import Path
+
+from pyinfra import host, logger
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from telework.access import concentrator_view
+from telework.deploy_support import header, loaded_inventory
+from telework.facts.wireguard import WireguardImplementation
+from telework.operations import packages
+from telework.operations.nftables import ruleset
+from telework.operations.secret_files import secret_file
+from telework.operations.trees import synced_directory
+from telework.secrets import SecretStore
+from telework.vpn_render import ccd_files, nft_elements, render
+
+inventory_dir = host.data.telework_inventory
+loaded = loaded_inventory(inventory_dir)
+view = concentrator_view(loaded, host.name)
+concentrator = view.concentrator
+store = SecretStore(inventory_dir)
+pki = Path(inventory_dir) / "pki"
+common = {"header": header(inventory_dir), "name": host.name, "auth_server": view.auth_server.name}
+
+instance = host.data.openvpn_instance
+ovpn_dir = f"/etc/openvpn/server/{instance}"
+wg_if = host.data.wireguard_interface
+wg_key = host.data.wireguard_private_key
+radius_conf = "/etc/telework/pam_radius_auth.conf"
+
+
+def rendered(op_name: str, destination: str, mode: str = "644", **context):
+    """files.put of templates/vpn_concentrator/<destination>.j2, rendered here with StrictUndefined
+    (pyinfra's files.template would put the template arguments into automatic names)."""
+    return files.put(name=op_name, src=StringIO(render("vpn_concentrator", destination, **common, **context)),
+                     dest=destination, mode=mode, user="root", group="root")
+
+
+implementation = host.get_fact(WireguardImplementation)
+packages.installed(
+    name=f"vpn: OpenVPN, WireGuard ({implementation}), PAM RADIUS installed",
+    packages=host.data.vpn_packages + (host.data.vpn_userspace_wireguard_packages
+                                       if implementation == "userspace" else []),
+)
+server.sysctl(
+    name="vpn: IPv4 forwarding on (routes tunnels to internal networks)",
+    key="net.ipv4.ip_forward", value=1, persist=True,
+    persist_file="/etc/sysctl.d/60-telework-vpn.conf",
+)
+
+# --- OpenVPN ---------------------------------------------------------------------------------
+missing = [what for what, present in (
+    ("pki/ca.crt", (pki / "ca.crt").exists()),
+    (f"pki/servers/{host.name}.crt", (pki / "servers" / f"{host.name}.crt").exists()),
+    ("pki/crl.pem", (pki / "crl.pem").exists()),
+    (view.server_key_secret, store.exists(view.server_key_secret)),
+    (view.tls_crypt_secret, store.exists(view.tls_crypt_secret)),
+    (view.radius_secret, store.exists(view.radius_secret)),
+) if not present]
+if view.openvpn_pool is None:
+    logger.warning(f"{host.name}: no openvpn address pool in the inventory: OpenVPN is not configured")
+elif missing:
+    # Fail closed: without the PKI no OpenVPN server is configured at all.
+    logger.warning(f"{host.name}: OpenVPN not configured, missing {', '.join(missing)} "
+                   f"(run `telework pki init {inventory_dir}`)")
+else:
+    pool = view.openvpn_pool
+    files.directory(name=f"openvpn: {ovpn_dir}", path=ovpn_dir, user="root", group="root", mode="755")
+    restart = [
+        files.put(name="openvpn: CA certificate (pki/ca.crt)", src=str(pki / "ca.crt"),
+                  dest=f"{ovpn_dir}/ca.crt", mode="644"),
+        files.put(name=f"openvpn: server certificate (pki/servers/{host.name}.crt)",
+                  src=str(pki / "servers" / f"{host.name}.crt"), dest=f"{ovpn_dir}/server.crt", mode="644"),
+        secret_file(name=f"openvpn: server key (from {view.server_key_secret})", path=f"{ovpn_dir}/server.key",
+                    content=store.get(view.server_key_secret)),
+        secret_file(name=f"openvpn: tls-crypt key (from {view.tls_crypt_secret})",
+                    path=f"{ovpn_dir}/tls-crypt.key", content=store.get(view.tls_crypt_secret)),
+        files.directory(name="openvpn: /etc/telework", path="/etc/telework", user="root", group="root", mode="755"),
+        secret_file(name=f"openvpn: RADIUS server and shared secret for PAM (from {view.radius_secret})",
+                    path=radius_conf,
+                    content=(f"{view.auth_server.address.ip}:{host.data.radius_auth_port} "
+                             f"{store.get(view.radius_secret)} {host.data.radius_timeout}\n")),
+        rendered(f"openvpn: PAM service {host.data.openvpn_pam_service} asks {view.auth_server.name}",
+                 f"/etc/pam.d/{host.data.openvpn_pam_service}", radius_conf=radius_conf,
+                 radius_secret_name=view.radius_secret),
+        rendered(f"openvpn: server on {concentrator.public_address}:{concentrator.openvpn_port}/udp, "
+                 f"pool {pool.network}", f"/etc/openvpn/server/{instance}.conf",
+                 instance=instance, public_address=concentrator.public_address, port=concentrator.openvpn_port,
+                 device=host.data.openvpn_device, pool_network=pool.network.network,
+                 pool_netmask=pool.network.netmask, pool_address=pool.address, dir=ovpn_dir,
+                 dns_servers=view.dns_servers, keepalive=host.data.openvpn_keepalive,
+                 tls_version_min=host.data.openvpn_tls_version_min,
+                 data_ciphers=":".join(host.data.openvpn_data_ciphers),
+                 pam_service=host.data.openvpn_pam_service),
+    ]
+    # Read at every login: no restart for these.
+    files.put(name="openvpn: CRL (pki/crl.pem, re-read at each login)", src=str(pki / "crl.pem"),
+              dest=f"{ovpn_dir}/crl.pem", mode="644")
+    synced_directory(name=f"openvpn: {len(view.openvpn_clients)} people with fixed addresses (client-config-dir)",
+                     path=f"{ovpn_dir}/ccd", files=ccd_files(view))
+    unit = f"openvpn-server@{instance}"
+    systemd.service(name=f"openvpn: {unit} enabled and running", service=unit, running=True, enabled=True)
+    systemd.service(name=f"openvpn: {unit} restarted for the new configuration", service=unit,
+                    restarted=True, _if=any_changed(*restart))
+
+# --- WireGuard -------------------------------------------------------------------------------
+if view.wireguard_pool is None:
+    logger.warning(f"{host.name}: no wireguard address pool in the inventory: WireGuard is not configured")
+elif not store.exists(view.wireguard_key_secret):
+    logger.warning(f"{host.name}: WireGuard not configured, missing {view.wireguard_key_secret} "
+                   f"(run `telework pki init {inventory_dir}`)")
+else:
+    files.directory(name="wireguard: /etc/wireguard", path="/etc/wireguard", user="root", group="root", mode="700")
+    key = secret_file(name=f"wireguard: private key (from {view.wireguard_key_secret})", path=wg_key,
+                      content=store.get(view.wireguard_key_secret) + "\n")
+    peers = rendered(f"wireguard: {wg_if} on {concentrator.wireguard_port}/udp with {len(view.wireguard_peers)} "
+                     f"peer(s)", f"/etc/wireguard/{wg_if}.conf", mode="600",
+                     interface=wg_if, address=view.wireguard_pool.interface, port=concentrator.wireguard_port,
+                     private_key=wg_key, peers=view.wireguard_peers)
+    unit = f"wg-quick@{wg_if}"
+    systemd.service(name=f"wireguard: {unit} enabled and running", service=unit, running=True, enabled=True)
+    server.shell(
+        name=f"wireguard: peers of {wg_if} applied without dropping tunnels (wg syncconf)",
+        commands=[f"wg-quick strip {wg_if} > /run/telework-{wg_if}.conf && wg syncconf {wg_if} "
+                  f"/run/telework-{wg_if}.conf && rm -f /run/telework-{wg_if}.conf"],
+        _if=peers.did_change,
+    )
+    systemd.service(name=f"wireguard: {unit} restarted for a new private key", service=unit,
+                    restarted=True, _if=key.did_change)
+
+# --- nftables: access policy -----------------------------------------------------------------
+tunnels = ", ".join(f'"{i}"' for i in (host.data.openvpn_device, wg_if))
+ruleset(
+    name=f"nftables: access policy of {len(view.access_groups)} access group(s), drop and log the rest",
+    path="/etc/nftables.conf", table=("inet", "telework"),
+    content=render("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
+                   nft_elements=nft_elements, tunnels=tunnels, ssh_port=host.data.ssh_port,
+                   public_address=concentrator.public_address, openvpn_port=concentrator.openvpn_port,
+                   wireguard_port=concentrator.wireguard_port, log_rate=host.data.nft_log_rate,
+                   input_log_prefix=host.data.nft_log_prefix_input_drop,
+                   forward_log_prefix=host.data.nft_log_prefix_forward_drop),
+)
+systemd.service(name="nftables: loaded at boot", service="nftables", enabled=True)

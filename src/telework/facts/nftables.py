@@ -1,0 +1,18 @@
+"""nftables facts: whether a table of telework's is in the live ruleset."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra.api import FactBase
+
+
+class NftTableLoaded(FactBase):
+    """True when the live ruleset has `table <family> <table>` (False also when nft is missing:
+    then nothing is loaded either)."""
+
+    def command(self, family: str, table: str) -> str:
+        return f"nft list table {shlex.quote(family)} {shlex.quote(table)} >/dev/null 2>&1 && echo yes || echo no"
+
+    def process(self, output):
+        return bool(output) and output[0].strip() == "yes"

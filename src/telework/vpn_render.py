@@ -1,0 +1,56 @@
+"""Rendering for the VPN roles that is more than filling in a template.
+
+deploy/vpn_concentrator.py and deploy/auth_server.py call these with values from
+`telework.access` (the concentrator's and the RADIUS server's views of the inventory); nothing
+here reads host data or secrets, so it is tested without a host (tests/unit/test_vpn_render.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import netaddr
+
+from .access import ConcentratorView, OpenVpnClient
+from .deploy_support import template_path
+
+
+def render(role: str, destination: str, **context) -> str:
+    """templates/<role>/<destination>.j2 rendered with StrictUndefined (a missing value is an
+    error, never an empty string in a firewall rule)."""
+    path = Path(template_path(role, destination))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(path.name).render(**context)
+
+
+def netmask(network: netaddr.IPNetwork) -> str:
+    return str(network.netmask)
+
+
+def ccd_file(client: OpenVpnClient, network: netaddr.IPNetwork) -> str:
+    """The client-config-dir file of one person: their fixed address and their routes only.
+
+    A fixed address per person makes every log line and firewall counter point at one person;
+    pushing only the networks they may reach keeps everything else on their home line.
+    """
+    lines = [
+        f"# {client.username}: department {client.department}, access group {client.group}",
+        "# managed by telework: written from allocations.yml and the department's access",
+        f"ifconfig-push {client.address} {network.netmask}",
+    ]
+    lines += [f'push "route {p.network} {p.netmask}"' for p in client.prefixes]
+    return "\n".join(lines) + "\n"
+
+
+def ccd_files(view: ConcentratorView) -> dict[str, str]:
+    """{username: ccd text} for every client of this concentrator's OpenVPN pool."""
+    if view.openvpn_pool is None:
+        return {}
+    return {c.username: ccd_file(c, view.openvpn_pool.network) for c in view.openvpn_clients}
+
+
+def nft_elements(items) -> str:
+    """`a, b, c` for an nftables set literal, sorted so the ruleset text is stable."""
+    return ", ".join(str(i) for i in sorted(items))
