@@ -126,32 +126,42 @@ class Plan:
 
 def differences(reviewed: Plan, current: Plan) -> list[str]:
     """Why `current` is not the plan that was `reviewed`, one line per difference (empty when
-    they agree on every host's changes: operation, order and fingerprint)."""
+    they agree on every host's changes: operation, order and fingerprint).
+
+    A host that cannot be planned now (failed, unreachable) is no difference: nothing will be
+    applied to it and the apply reports it as failed. A host that could not be planned at
+    review time but has changes now is one: those changes were never reviewed.
+    """
     out: list[str] = []
     before = {h.name: h for h in reviewed.hosts}
     after = {h.name: h for h in current.hosts}
     for name in sorted(set(before) | set(after)):
         b, a = before.get(name), after.get(name)
         if b is None:
-            if a.changes or a.status in ("failed", "unreachable"):
-                out.append(f"{name}: not in the reviewed plan, {a.status} now")
+            if a.changes:
+                out.append(f"{name}: has changes but is not in the reviewed plan")
             continue
         if a is None:
             if b.changes:
                 out.append(f"{name}: has reviewed changes but is not planned now")
             continue
         if a.status in ("failed", "unreachable"):
-            out.append(f"{name}: {a.status} now ({a.error or 'no detail'})")
-            continue
+            continue  # nothing is applied there; the apply reports the host as failed
         bk = [(c.op, c.fingerprint) for c in b.changes]
         ak = [(c.op, c.fingerprint) for c in a.changes]
         if bk == ak:
             continue
         bset, aset = set(bk), set(ak)
-        for op, _ in [k for k in bk if k not in aset]:
-            out.append(f"{name}: reviewed change no longer planned or different now: {op}")
-        for op, _ in [k for k in ak if k not in bset]:
-            out.append(f"{name}: change not in the reviewed plan: {op}")
+        before_ops = {op for op, _ in bk}
+        after_ops = {op for op, _ in ak}
+        for op in dict.fromkeys(op for op, fp in bk if (op, fp) not in aset):
+            if op in after_ops:
+                out.append(f"{name}: differs from the reviewed plan: {op}")
+            else:
+                out.append(f"{name}: reviewed change not planned now: {op}")
+        for op in dict.fromkeys(op for op, fp in ak if (op, fp) not in bset):
+            if op not in before_ops:
+                out.append(f"{name}: change not in the reviewed plan: {op}")
         if bset == aset:
             out.append(f"{name}: same changes in a different order")
     return out
