@@ -42,7 +42,7 @@ from .access import (
     where,
     wireguard_key_secret,
 )
-from .inventory import LoadedInventory, require_inventory
+from .inventory import LoadedInventory, load_inventory, require_inventory
 from .ipam import Allocations, allocations_path, concentrator_address, device_key
 from .model import DeviceStatus, PersonStatus, PoolKind
 from .revocations import Revocation, clear_revocation, record_revocation
@@ -284,11 +284,14 @@ def render_wireguard(*, device: str, owner: str, concentrator: str, others: list
 def revoke(inventory_dir: str | Path, store: SecretStore, username: str, reason: str,
            *, by: str | None = None, now: datetime | None = None) -> Withdrawal:
     """Take `username`'s access away: revoke their certificates (crl.pem), delete their TOTP seed,
-    record it in access/revocations.yml. Works for people already removed from the inventory."""
+    record it in access/revocations.yml.
+
+    An emergency must not wait for the inventory to be fixed: this works for people already
+    removed from it and on an inventory with errors (it is only read to suggest usernames)."""
     inventory_dir = Path(inventory_dir)
     if not reason.strip():
         raise AccessError("a revocation needs a reason (auditors read it): pass --reason TEXT")
-    loaded = require_inventory(inventory_dir)
+    loaded = load_inventory(inventory_dir)
     known = loaded.model.person(username) is not None
     owns = any(c.owner == username and c.kind == "person" for c in pki.load_issued(inventory_dir))
     if not known and not owns and not store.exists(totp_secret(username)):

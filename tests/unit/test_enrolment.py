@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from telework import enrolment, pki
 from telework.access import AccessError, concentrator_view, radius_view, vpn_person
-from telework.inventory import require_inventory
+from telework.inventory import load_inventory, require_inventory
 from telework.ipam import Allocations, allocations_path
 from telework.revocations import load_revocations
 
@@ -167,11 +167,13 @@ def test_revoke_removes_the_person_and_their_devices_from_every_view(initialised
     assert vpn_person(loaded, "oiwanowa").revoked
 
 
-def test_revoke_works_for_someone_already_removed_from_the_inventory(initialised, store, tmp_path):
+def test_revoke_works_for_someone_already_removed_even_with_inventory_errors(initialised, store, tmp_path):
+    """Removing asommer leaves her desk phone pointing at nobody: an error, which must not block revocation."""
     enrolment.enroll(initialised, store, "asommer", tmp_path / "out")
     edit(initialised / "people" / "rathaus.yml",
          next(line + "\n" for line in (initialised / "people" / "rathaus.yml").read_text().splitlines()
               if "username: asommer," in line), "")
+    assert any("unknown person 'asommer'" in p.message for p in load_inventory(initialised).errors)
     result = enrolment.revoke(initialised, store, "asommer", "left", by="Jana Admin")
     assert result.certificates and result.totp_deleted
 
@@ -239,3 +241,59 @@ def test_device_of_a_revoked_owner_gets_no_config(initialised, store, tmp_path):
     enrolment.revoke(initialised, store, "oiwanowa", "left", by="Jana Admin")
     with pytest.raises(AccessError, match=r"oiwanowa is revoked: their devices get no tunnel; enrol oiwanowa first"):
         enrolment.enroll(initialised, store, "oiwanowa", tmp_path / "out", device="nb-0001")
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def run(*args: str):
+    from click.testing import CliRunner
+
+    from telework.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_cli_enroll_without_terminal_writes_the_qr_file_and_prints_no_secret(initialised, store, tmp_path):
+    out = tmp_path / "out"
+    result = run("person", "enroll", "asommer", str(initialised), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    seed = store.get("totp/asommer")
+    assert seed not in result.output and "otpauth://" not in result.output
+    assert f"wrote {out}/asommer.ovpn (mode 0600)" in result.output
+    assert (f"wrote the TOTP QR code to {out}/asommer-totp.png (mode 0600) (not printed: stdout is not a "
+            "terminal)") in result.output
+    assert (out / "asommer-totp.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_cli_enroll_show_secret_prints_the_uri_and_qr(initialised, store, tmp_path):
+    result = run("person", "enroll", "asommer", str(initialised), "--out", str(tmp_path), "--show-secret")
+    assert result.exit_code == 0, result.output
+    assert f"secret={store.get('totp/asommer')}&issuer=Stadt%20Gr%C3%BCnfelden" in result.output
+    assert "█" in result.output or "▀" in result.output  # the QR code, drawn with block characters
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_cli_errors_are_messages_not_tracebacks(initialised, tmp_path):
+    unknown = run("person", "enroll", "asomer", str(initialised), "--out", str(tmp_path))
+    assert unknown.exit_code == 1 and "did you mean asommer" in unknown.output
+    assert "Traceback" not in unknown.output and unknown.exception is None or isinstance(unknown.exception, SystemExit)
+    no_reason = run("person", "revoke", "asommer", str(initialised))
+    assert no_reason.exit_code == 2 and "Missing option '--reason'" in no_reason.output
+
+
+def test_cli_revoke_and_show(initialised, store, tmp_path):
+    assert run("person", "enroll", "oiwanowa", str(initialised), "--out", str(tmp_path)).exit_code == 0
+    revoked = run("person", "revoke", "oiwanowa", str(initialised), "--reason", "left", "--by", "Jana Admin")
+    assert revoked.exit_code == 0, revoked.output
+    assert "deleted secret totp/oiwanowa" in revoked.output and "by Jana Admin" in revoked.output
+    shown = run("person", "show", "oiwanowa", str(initialised))
+    assert shown.exit_code == 0, shown.output
+    assert "VPN access: no (revoked); enrolled: no" in shown.output
+    assert "revoked" in shown.output and "Jana Admin: left" in shown.output
+    data = __import__("json").loads(run("person", "show", "oiwanowa", str(initialised), "--format", "json").output)
+    assert data["has_access"] is False and data["revoked"]["by"] == "Jana Admin"
+    assert [d["name"] for d in data["devices"] if d["kind"] == "notebooks"] == ["nb-0001"]
+    assert set(data["devices"][0]["addresses"]) == {"vpn-a", "vpn-b"}
+    assert data["networks"][0] == {"name": "fileserver", "prefix": "10.20.1.0/24"}
+    assert data["certificates"][0]["revoked"] == "left"

@@ -214,3 +214,48 @@ def test_issued_file_is_sorted_and_rendering_is_stable(initialised, store):
         ("server", "vpn-a"), ("server", "vpn-b"), ("person", "asommer"), ("person", "awolf"), ("person", "zneu"),
         ("device", "nb-0001")]
     assert 'revoked: {date: "' in text and 'reason: "said \\"bye\\""}' in text
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def run(*args: str):
+    from click.testing import CliRunner
+
+    from telework.cli.main import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_cli_init_is_idempotent_and_says_what_to_commit(sample):
+    first = run("pki", "init", str(sample))
+    assert first.exit_code == 0, first.output
+    assert "created pki/ca.crt" in first.output and f"commit {sample}/pki and {sample}/secrets" in first.output
+    again = run("pki", "init", str(sample))
+    assert again.exit_code == 0 and "the PKI is complete, nothing to do" in again.output
+
+
+def test_cli_list_shows_serial_owner_kind_expiry_revocation(initialised, store):
+    cert_pem, _ = pki.issue_client(initialised, store, "asommer", "person")
+    pki.revoke(initialised, store, "asommer", "left")
+    text = run("pki", "list", str(initialised))
+    assert text.exit_code == 0
+    serial = pki.record_of(initialised, cert_pem).serial
+    assert re.search(rf"{serial}\s+│ asommer\s+│ person\s+│ \d{{4}}-\d\d-\d\d │ \d{{4}}-\d\d-\d\d left", text.output)
+    data = __import__("json").loads(run("pki", "list", str(initialised), "--format", "json").output)
+    assert [c["owner"] for c in data["certificates"]] == ["vpn-a", "vpn-b", "asommer"]
+    assert data["certificates"][2]["revoked"]["reason"] == "left"
+
+
+def test_cli_crl_warns_before_expiry_and_fails_after(initialised, store):
+    ok = run("pki", "crl", str(initialised))
+    assert ok.exit_code == 0 and "valid until" in ok.output and "warning" not in ok.output
+    pki.refresh_crl(initialised, store, now=datetime.now(UTC) - timedelta(days=pki.CRL_DAYS - 10))
+    soon = run("pki", "crl", str(initialised))
+    assert soon.exit_code == 0 and "warning: the CRL expires in 9 day(s)" in soon.output
+    pki.refresh_crl(initialised, store, now=datetime.now(UTC) - timedelta(days=pki.CRL_DAYS + 3))
+    expired = run("pki", "crl", str(initialised))
+    assert expired.exit_code == 1 and "error: the CRL expired 3 day(s) ago" in expired.output
+    refreshed = run("pki", "crl", str(initialised), "--refresh")
+    assert refreshed.exit_code == 0 and "commit it and deploy the concentrators" in refreshed.output
+    assert pki.crl_info(initialised).next_update > datetime.now(UTC) + timedelta(days=pki.CRL_DAYS - 1)

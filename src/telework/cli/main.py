@@ -9,6 +9,8 @@ from .common import TeleworkGroup
 from .generate import generate
 from .inventory_cmds import inventory, schema, validate
 from .ipam import ipam
+from .person import person
+from .pki import pki_group
 from .plan import apply, plan, verify
 from .secret import secret
 from ..lab.cli import lab
