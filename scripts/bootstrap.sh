@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev git ca-certificates   # the venv and the package
   age                                                    # secrets interop (age CLI)
+  openssl oathtool                                       # VPN PKI and TOTP interop tests
   debootstrap systemd-container apt-cacher-ng            # the lab: base image, hosts, apt proxy
   iproute2 nftables openssh-client iputils-ping          # the lab: namespaces, NAT, SSH
 )
