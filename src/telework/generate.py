@@ -18,6 +18,8 @@ ranges 198.51.100.0/24 (public, documentation) and 10.0.0.0/8 (internal) belong 
 
 from __future__ import annotations
 
+from datetime import date
+
 import base64
 import functools
 import json
@@ -49,6 +51,8 @@ SCHEMA_PATH = "schema/inventory.schema.json"
 
 SAMPLE_PEOPLE = 750
 SAMPLE_SEED = 1
+#: The day the sample's addresses were allocated (allocations.yml records it per address).
+SAMPLE_ALLOCATED = date(2026, 11, 22)
 
 # ---------------------------------------------------------------- reference data
 
@@ -780,13 +784,15 @@ def render_inventory(people: int, seed: int = 1) -> dict[str, str]:
     return files
 
 
-def generate_inventory(out_dir: Path, people: int, seed: int = 1) -> None:
+def generate_inventory(out_dir: Path, people: int, seed: int = 1, today: date | None = None) -> None:
     """Write a synthetic inventory of `people` people into `out_dir` (created if needed).
 
-    Only the generated files are written; anything else in `out_dir` (allocations.yml,
-    secrets/) is left alone, except people/*.yml of sites a previous, larger run made
-    (they would name sites that no longer exist). The same `people` and `seed` always
-    give the same bytes.
+    Only the generated files are written; anything else in `out_dir` (secrets/) is left
+    alone, except people/*.yml of sites a previous, larger run made (they would name sites
+    that no longer exist). allocations.yml is made afresh, as `telework ipam sync` hands out
+    addresses on `today` to a new organisation (a regenerated inventory is a new synthetic
+    organisation: its predecessor's quarantine means nothing), so the result is ready to
+    deploy. The same `people`, `seed` and `today` give the same bytes.
     """
     out_dir = Path(out_dir)
     files = render_inventory(people, seed)
@@ -797,3 +803,14 @@ def generate_inventory(out_dir: Path, people: int, seed: int = 1) -> None:
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    _allocate(out_dir, today or date.today())
+
+
+def _allocate(out_dir: Path, today: date) -> None:
+    """Record every member's tunnel address, as `telework ipam sync` does for a new organisation."""
+    from .inventory import load_inventory  # local: the generator itself needs no inventory code
+    from .ipam import Allocations, allocations_path, sync
+
+    loaded = load_inventory(out_dir, check=False)
+    path = allocations_path(out_dir)
+    sync(loaded.model, Allocations(), today).allocations.save(path)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import netaddr
 
 from .inventory import LoadedInventory
-from .ipam import RESERVED_AT_END, RESERVED_AT_START
+from .ipam import RESERVED_AT_END, RESERVED_AT_START, allocation_problems
 from .model import DeviceStatus, PoolKind
 from .problems import Problem, Severity
 
@@ -34,6 +34,10 @@ def cross_check(loaded: LoadedInventory) -> list[Problem]:
     problems: list[Problem] = []
     for rule in (_references, _uniqueness, _numbers, _pools_and_networks, _static_addresses, _capacity):
         problems.extend(rule(loaded))
+    if not any(p.severity is Severity.ERROR for p in (*loaded.problems, *problems)):
+        # The allocations file is checked against a consistent inventory only: its messages
+        # ("member without an address") would be noise on top of a broken reference.
+        problems.extend(allocation_problems(loaded))
     return problems
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from ..generate import FIXED_FILES, SAMPLE_PEOPLE, SAMPLE_SEED, generate_inventory
+from ..generate import FIXED_FILES, SAMPLE_ALLOCATED, SAMPLE_PEOPLE, SAMPLE_SEED, generate_inventory
 from .common import console, fail
 
 
@@ -19,24 +20,28 @@ from .common import console, fail
 @click.option("--sample", is_flag=True,
               help=f"The sample organisation (inventory/sample): --people {SAMPLE_PEOPLE} --seed {SAMPLE_SEED}.")
 @click.option("--force", is_flag=True, help="Overwrite the generated files in a non-empty OUT_DIR.")
-def generate(out_dir: Path, people: int | None, seed: int, sample: bool, force: bool) -> None:
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Date recorded for new address allocations (default: today; --sample: "
+                   f"{SAMPLE_ALLOCATED}).")
+def generate(out_dir: Path, people: int | None, seed: int, sample: bool, force: bool, today) -> None:
     """Write a synthetic inventory of Stadt Grünfelden with N people into OUT_DIR.
 
     Sites, number blocks, address pools, concentrators and endpoints scale with N; the
     result validates without errors or warnings. Only the generated files are written
-    (people/*.yml of sites that no longer exist are removed): allocations.yml and
-    secrets/ in OUT_DIR are left alone.
+    (people/*.yml of sites that no longer exist are removed) and allocations.yml is synced
+    as `telework ipam sync` does (existing addresses kept); secrets/ is left alone.
     """
     if sample:
         if people not in (None, SAMPLE_PEOPLE) or seed != SAMPLE_SEED:
             fail("--sample fixes --people and --seed; leave them out")
         people = SAMPLE_PEOPLE
+        today = today or datetime.combine(SAMPLE_ALLOCATED, datetime.min.time())
     if people is None:
         fail("give the size with --people N (or --sample)")
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         fail(f"{out_dir} is not empty; pass --force to overwrite the generated files in it "
              f"({', '.join(FIXED_FILES)}, people/<site>.yml)")
     started = time.perf_counter()
-    generate_inventory(out_dir, people, seed)
+    generate_inventory(out_dir, people, seed, today.date() if today else None)
     console.print(f"{out_dir}: {people} people (seed {seed}) in {time.perf_counter() - started:.2f}s; "
                   f"check it with `telework validate {out_dir}`", soft_wrap=True)
