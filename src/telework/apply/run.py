@@ -64,7 +64,7 @@ class ApplyOutcome:
 def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: bool = False,
           reviewed_plan: Path | None = None, break_lock: bool = False,
           progress: Progress | None = None, say: Callable[[str], None] = lambda _m: None,
-          identity: Path | None = None) -> ApplyOutcome:
+          identity: Path | None = None, deploy_file: Path | None = None) -> ApplyOutcome:
     inventory_dir = Path(inventory_dir).resolve()
     person = runrecord.who(inventory_dir)
     repo = repo_state(inventory_dir)
@@ -84,6 +84,7 @@ def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: b
         started = datetime.now(UTC)
         reviewed = _load_reviewed(reviewed_plan) if reviewed_plan else None
         with Deployment(inventory_dir, limit=limit, redactor=run_secrets.redactor,
+                        **({"deploy_file": deploy_file} if deploy_file else {}),
                         fingerprint_key=run_secrets.fingerprint_key, progress=progress) as deployment:
             plan = deployment.plan()
             if reviewed is not None:
@@ -96,6 +97,8 @@ def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: b
             _apply_rings(deployment, plan, outcome, say)
         outcome.record = _record(inventory_dir, plan, outcome, person, started, limit,
                                  reviewed_plan, repo)
+        if deploy_file:
+            outcome.record["deploy"] = str(deploy_file)
         outcome.stored_at = runrecord.write(outcome.record, inventory_dir, run_secrets.redactor)
         return outcome
 

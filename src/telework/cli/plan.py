@@ -35,6 +35,12 @@ def _limit_option(func):
              "site_<id>, ring_<name>; shell patterns allowed); repeatable.")(func)
 
 
+def _deploy_option(func):
+    return click.option(
+        "--deploy", "deploy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="deploy file to run instead of deploy/site.py (e.g. deploy/base.py).")(func)
+
+
 @contextmanager
 def _progress(title: str):
     """A rich progress display on a terminal (stderr); a silent callback otherwise."""
@@ -80,8 +86,9 @@ def _guard(redactor_box: list):
                    "(.json, .md, .txt), else --format; repeatable.")
 @click.option("--artifact-url", envvar="TELEWORK_PLAN_ARTIFACT_URL",
               help="link to the full plan, shown in the Markdown output.")
+@_deploy_option
 def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ...],
-         artifact_url: str | None) -> None:
+         artifact_url: str | None, deploy_file: Path | None) -> None:
     """What applying INVENTORY would change, per host: operations, diffs, commands.
 
     Runs the deploys in dry-run mode against the real hosts. Exit 0: nothing to change;
@@ -97,7 +104,8 @@ def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ..
         box.append(run_secrets.redactor)
         with _progress("plan") as progress:
             with Deployment(inventory, limit=parse_limit(limit) or None, redactor=run_secrets.redactor,
-                            fingerprint_key=run_secrets.fingerprint_key, progress=progress) as d:
+                            fingerprint_key=run_secrets.fingerprint_key, progress=progress,
+                            **({"deploy_file": deploy_file} if deploy_file else {})) as d:
                 result = d.plan()
         for out in outs:
             out_fmt = _SUFFIX_FORMAT.get(out.suffix.lower(), fmt)
@@ -122,8 +130,9 @@ def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ..
                    "changes differ from it.")
 @click.option("--break-lock", is_flag=True,
               help="remove another apply's lock first (only after checking it does not run).")
+@_deploy_option
 def apply(inventory: Path, limit: tuple[str, ...], allow_dirty: bool, reviewed: Path | None,
-          break_lock: bool) -> None:
+          break_lock: bool, deploy_file: Path | None) -> None:
     """Apply INVENTORY ring by ring and record the run in the inventory's git history.
 
     One apply at a time per repository; a ring whose failure share exceeds its
@@ -136,7 +145,7 @@ def apply(inventory: Path, limit: tuple[str, ...], allow_dirty: bool, reviewed: 
         with _progress("apply") as progress:
             outcome = run_apply(inventory, limit=",".join(parse_limit(limit)) or None,
                                 allow_dirty=allow_dirty, reviewed_plan=reviewed,
-                                break_lock=break_lock, progress=progress,
+                                break_lock=break_lock, progress=progress, deploy_file=deploy_file,
                                 say=lambda m: err_console.print(escape(m), soft_wrap=True))
     for name, res in outcome.results.items():
         line = f"{name}: {res.status}"

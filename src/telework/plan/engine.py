@@ -15,10 +15,11 @@ on stderr that also carry secrets, and it prompts (research/pyinfra.md sections 
 * diff lines come from a logging handler on the `pyinfra` logger that attributes each record
   to `(host, host.current_op_hash)`; nothing pyinfra logs reaches the terminal;
 * every text that leaves (operation names, commands, diff lines, errors) goes through the
-  run's `Redactor` first, and operations that are *sensitive* never show content: their name
-  starts with `secret:` (the convention of telework.operations.secret_files), or a file they
-  upload contains a secret value of the inventory. A sensitive change shows
-  `SENSITIVE_NOTE`, the path, and nothing else.
+  run's `Redactor` first, and operations that are *sensitive* never show content: the
+  operation is `telework.operations.secret_files.secret_file` (or any operation function
+  with `telework_sensitive = True`), its name starts with `secret:`, or a file it uploads
+  contains a secret value of the inventory. A sensitive change shows `SENSITIVE_NOTE`, the
+  path and pyinfra's "Will modify" line, never a diff or a command.
 
 `execute(hosts)` then runs the prepared operations on a subset of hosts (one rollout ring)
 with pyinfra's `run_ops`; commands are regenerated from fresh facts at that moment, as pyinfra
@@ -54,8 +55,11 @@ from .selection import parse_limit, select
 
 SITE_DEPLOY = REPO_ROOT / "deploy" / "site.py"
 
-#: operation names with this prefix never show content (telework.operations.secret_files)
+#: operation names with this prefix never show content
 SENSITIVE_PREFIX = "secret:"
+#: operations whose content is a secret by definition: (module, function); an operation
+#: function may also say so itself with an attribute `telework_sensitive = True`
+SENSITIVE_OPERATIONS = {("telework.operations.secret_files", "secret_file")}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PREFIX = re.compile(r"^\[([^\]]+)\]\s*")
@@ -340,7 +344,8 @@ class Deployment:
         redact = self.redactor.redact
         names = sorted(self.state.op_meta[op_hash].names) or [op_hash]
         op_name = names[0]
-        sensitive = op_name.startswith(SENSITIVE_PREFIX)
+        sensitive = op_name.startswith(SENSITIVE_PREFIX) or _sensitive_function(
+            self._op_data(host_name, op_hash))
         shown: list[str] = []
         identity: list[str] = [op_name]
         kind = "other"
@@ -367,10 +372,10 @@ class Deployment:
         lines = self._log.op_lines.get((host_name, op_hash), [])
         messages, diff = _split_log(lines)
         for message in messages:
-            found = re.match(r"Will (?:modify|create|replace lines in|Remove lines in) (\S+)",
-                             message, re.I)
-            if found:
-                path = path or found.group(1)
+            found = re.match(r"Will (?:modify|create|replace lines in|remove lines in) "
+                             r"(?:secret file )?(/\S+)", message, re.I)
+            if found:  # the real destination (an upload may go to a staging file first)
+                path = found.group(1)
                 kind = "file"
         if sensitive:
             shown = [f"{SENSITIVE_NOTE}{': ' + path if path else ''}"]
@@ -382,6 +387,13 @@ class Deployment:
             messages=[redact(m) for m in messages], path=path, sensitive=sensitive,
             conditional=conditional,
         )
+
+    def _op_data(self, host_name: str, op_hash: str):
+        ops = getattr(self.state, "ops", None)
+        if not ops:
+            return None
+        host = self.state.inventory.get_host(host_name)
+        return ops.get(host, {}).get(op_hash)
 
     def _fingerprint(self, parts: list[str]) -> str:
         """sha256 of what would be done; HMAC-keyed by the inventory's secrets when there are
@@ -491,6 +503,23 @@ def _conditional(conditions, changes_by_hash: dict[str, bool]) -> bool | None:
         elif value is False:
             result = False
     return result
+
+
+def _sensitive_function(op_data) -> bool:
+    """Is the operation behind `op_data` one whose content is a secret? pyinfra keeps the
+    operation function only in the closure of `command_generator`."""
+    generator = getattr(op_data, "command_generator", None)
+    for cell in getattr(generator, "__closure__", None) or ():
+        try:
+            func = cell.cell_contents
+        except ValueError:
+            continue
+        if callable(func) and hasattr(func, "is_idempotent"):  # set by @operation
+            if getattr(func, "telework_sensitive", False):
+                return True
+            if (getattr(func, "__module__", None), getattr(func, "__name__", None)) in SENSITIVE_OPERATIONS:
+                return True
+    return False
 
 
 def _upload_bytes(src) -> bytes:
