@@ -357,9 +357,9 @@ def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> Concen
             if address is None:
                 missing.append(f"{person_key(vp.username)} in {openvpn_pool.pool.name}")
                 continue
-            key = (vp.department, tuple(vp.networks))
-            groups.setdefault(key, []).append((address, person_key(vp.username)))
-            clients.append(OpenVpnClient(vp.username, address, vp.department, _group_name(facts, *key),
+            group_key: tuple[str | None, tuple[str, ...]] = (vp.department, tuple(vp.networks))
+            groups.setdefault(group_key, []).append((address, person_key(vp.username)))
+            clients.append(OpenVpnClient(vp.username, address, vp.department, _group_name(facts, *group_key),
                                          vp.networks, vp.prefixes))
 
     peers = []
@@ -370,10 +370,10 @@ def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> Concen
                 missing.append(f"{device_key(device.name)} in {wireguard_pool.pool.name}")
                 continue
             department, networks = _device_networks(facts, device)
-            key = (department, tuple(networks))
-            groups.setdefault(key, []).append((address, device_key(device.name)))
+            group_key = (department, tuple(networks))
+            groups.setdefault(group_key, []).append((address, device_key(device.name)))
             peers.append(WireguardPeer(device.name, device.wireguard_public_key or "", address, device.owner,
-                                       _group_name(facts, *key), networks, facts.prefixes(networks)))
+                                       _group_name(facts, *group_key), networks, facts.prefixes(networks)))
     if missing:
         raise AccessError(
             f"{concentrator.name}: {len(missing)} client(s) have no tunnel address: "
@@ -429,11 +429,18 @@ def device_networks(loaded: LoadedInventory, device: LinuxEndpoint) -> list[str]
     return _device_networks(_facts(loaded), device)[1]
 
 
+def network_prefixes(loaded: LoadedInventory, names: Iterable[str]) -> list[netaddr.IPNetwork]:
+    """The prefixes of the named networks, sorted (unknown names are left out: validation reports them)."""
+    found = (loaded.model.network(name) for name in names)
+    return sorted({network.prefix for network in found if network is not None})
+
+
 def _device_networks(facts: _Facts, device: LinuxEndpoint) -> tuple[str | None, list[str]]:
-    if device.owner is None:
+    owner = facts.inv.person(device.owner) if device.owner else None
+    if owner is None:  # no owner (an unknown one is a validation error, never rendered)
         return None, facts.shared_networks
-    owner = facts.person(facts.inv.person(device.owner))
-    return owner.department, owner.networks
+    person = facts.person(owner)
+    return person.department, person.networks
 
 
 def _tunnel_pool(inv: Inventory, concentrator: str, kind: PoolKind) -> TunnelPool | None:

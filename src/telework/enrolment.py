@@ -37,6 +37,7 @@ from .access import (
     device_networks,
     find_device,
     find_person,
+    network_prefixes,
     totp_secret,
     vpn_person,
     where,
@@ -165,7 +166,8 @@ def enroll(inventory_dir: str | Path, store: SecretStore, username: str, out_dir
 
 def _require_addresses(loaded: LoadedInventory, who: str, kind: PoolKind, held: dict) -> None:
     """Stop unless `who` holds an address in every pool of `kind` (`held`: concentrator -> address)."""
-    missing = sorted(p.name for p in loaded.model.address_pools if p.kind is kind and held.get(p.concentrator) is None)
+    missing = sorted(p.name for p in loaded.model.address_pools
+                     if p.kind is kind and held.get(p.concentrator) is None)
     if missing:
         raise AccessError(f"{who} has no tunnel address in {', '.join(missing)}: run "
                           f"`telework ipam sync {loaded.root}`, commit allocations.yml, then enrol")
@@ -219,14 +221,15 @@ def _enroll_device(loaded: LoadedInventory, store: SecretStore, username: str, n
         raise AccessError(f"{name} is {device.status.value} ({place}): set status: active first")
     person = vpn_person(loaded, username)
     if not person.has_access:
-        why = "is revoked" if person.revoked else ("has vpn: false" if not person.vpn else f"is {person.status.value}")
+        why = ("is revoked" if person.revoked
+               else "has vpn: false" if not person.vpn else f"is {person.status.value}")
         raise AccessError(f"{username} {why}: their devices get no tunnel; enrol {username} first")
     allocations = Allocations.load(allocations_path(loaded.root))
     pools = sorted((p for p in loaded.model.address_pools if p.kind is PoolKind.wireguard),
                    key=lambda p: p.concentrator)
     held = {p.concentrator: allocations.address_of(p.name, device_key(name)) for p in pools}
     _require_addresses(loaded, name, PoolKind.wireguard, held)
-    prefixes = sorted({loaded.model.network(n).prefix for n in device_networks(loaded, device)})
+    prefixes = network_prefixes(loaded, device_networks(loaded, device))
     concentrators = {c.name: c for c in loaded.model.vpn_concentrators}
     domain = loaded.model.organisation.domain
     moment = (now or datetime.now(UTC)).astimezone(UTC)
@@ -261,8 +264,8 @@ def render_wireguard(*, device: str, owner: str, concentrator: str, others: list
         f"# WireGuard tunnel of {device} (owner {owner}) to {concentrator}.",
         f"# Written by `telework person enroll {owner} --device {device}` on {written:%Y-%m-%d}.",
         "# One config per concentrator: a WireGuard client cannot fail over between two peers that",
-        "# carry the same AllowedIPs, so one tunnel is up and the other "
-        f"({', '.join(others) or 'none'}) is the standby.",
+        "# carry the same AllowedIPs, so one tunnel is up and the other is the standby:",
+        f"# {', '.join(others) or 'none'}.",
         "[Interface]",
         "# The private key is made on the device and never leaves it: the endpoint deploy puts it",
         "# here (`wg genkey`), and the matching public key goes into the inventory.",
@@ -311,9 +314,9 @@ def _forget_secret(store: SecretStore, name: str) -> bool:
     path = store.path_of(name)
     if not path.exists():
         return False
-    index = store._load_index()  # noqa: SLF001 - see docstring
+    index = store._load_index()
     index.pop(name, None)
-    store._save_index(index)  # noqa: SLF001
+    store._save_index(index)
     path.unlink()
     return True
 

@@ -42,7 +42,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .access import CA_KEY_SECRET, TLS_CRYPT_SECRET, radius_secret, server_key_secret, wireguard_key_secret
+from .access import (
+    CA_KEY_SECRET,
+    TLS_CRYPT_SECRET,
+    radius_secret,
+    server_key_secret,
+    wireguard_key_secret,
+)
 from .allocations_file import write_atomic
 from .inventory import require_inventory
 from .problems import TeleworkError
@@ -248,6 +254,10 @@ class _Ca:
                  cert: x509.Certificate | None = None, key: ec.EllipticCurvePrivateKey | None = None):
         self.inventory_dir, self.store = inventory_dir, store
         self.cert = cert or x509.load_pem_x509_certificate(ca_pem(inventory_dir).encode("ascii"))
+        public = self.cert.public_key()
+        if not isinstance(public, ec.EllipticCurvePublicKey):
+            raise PkiError(f"{inventory_dir / CA_FILE} does not hold an EC key: it was not made by telework")
+        self.public: ec.EllipticCurvePublicKey = public
         self._key = key
 
     @property
@@ -257,15 +267,20 @@ class _Ca:
 
     @property
     def key(self) -> ec.EllipticCurvePrivateKey:
+        """The CA key, decrypted from its secret on first use (needs the age identity)."""
         if self._key is None:
-            if not self.store.exists(CA_KEY_SECRET):
-                raise PkiError(f"the CA key (secret {CA_KEY_SECRET}) is missing while {CA_FILE} exists: "
-                               f"restore secrets/{CA_KEY_SECRET}.age from git")
-            key = serialization.load_pem_private_key(self.store.get(CA_KEY_SECRET).encode("ascii"), None)
-            if key.public_key().public_numbers() != self.cert.public_key().public_numbers():
-                raise PkiError(f"secret {CA_KEY_SECRET} is not the key of {CA_FILE}: restore both from git")
-            self._key = key
+            self._key = self._load_key()
         return self._key
+
+    def _load_key(self) -> ec.EllipticCurvePrivateKey:
+        if not self.store.exists(CA_KEY_SECRET):
+            raise PkiError(f"the CA key (secret {CA_KEY_SECRET}) is missing while {CA_FILE} exists: "
+                           f"restore secrets/{CA_KEY_SECRET}.age from git")
+        key = serialization.load_pem_private_key(self.store.get(CA_KEY_SECRET).encode("ascii"), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or \
+                key.public_key().public_numbers() != self.public.public_numbers():
+            raise PkiError(f"secret {CA_KEY_SECRET} is not the key of {CA_FILE}: restore both from git")
+        return key
 
     def issue(self, cn: str, kind: str, owner: str, now: datetime, days: int,
               san: list[x509.GeneralName] | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -283,7 +298,7 @@ class _Ca:
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.public),
                            critical=False)
         )
         if san:
@@ -309,7 +324,7 @@ class _Ca:
             .issuer_name(self.cert.subject)
             .last_update(now).next_update(now + timedelta(days=CRL_DAYS))
             .add_extension(x509.CRLNumber(number), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.public),
                            critical=False)
         )
         for cert in load_issued(self.inventory_dir):
@@ -495,4 +510,6 @@ def crl_info(inventory_dir: str | Path) -> CrlInfo:
         number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     except x509.ExtensionNotFound:
         number = None
+    if crl.next_update_utc is None:
+        raise PkiError(f"{Path(inventory_dir) / CRL_FILE} has no next update: run `telework pki crl --refresh`")
     return CrlInfo(crl.last_update_utc, crl.next_update_utc, number, len(list(crl)))

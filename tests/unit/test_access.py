@@ -158,7 +158,8 @@ def test_access_groups_and_rules_cover_every_client_and_peer_once(sample):
     view = concentrator_view(loaded, "vpn-a")
     assert len(view.openvpn_clients) == sum(p.has_access for p in vpn_people(loaded))
     members = [m for g in view.access_groups for m in g.members]
-    expected = [f"person:{c.username}" for c in view.openvpn_clients] + [f"device:{p.name}" for p in view.wireguard_peers]
+    expected = ([f"person:{c.username}" for c in view.openvpn_clients]
+                + [f"device:{p.name}" for p in view.wireguard_peers])
     assert sorted(members) == sorted(expected)  # each exactly once
     # One set per department (plus one per distinct extra network combination), not per person.
     assert len(view.access_groups) < 40 < len(members)
@@ -194,7 +195,8 @@ def test_a_new_person_does_not_change_anyone_elses_rules(sample):
     enroll_marker(sample, "zneu")
     after = concentrator_view(require_inventory(sample), "vpn-a")
     new = next(c for c in after.openvpn_clients if c.username == "zneu")
-    assert set(after.access_rules) - set(before.access_rules) == {r for r in after.access_rules if r.source.ip == new.address}
+    added = set(after.access_rules) - set(before.access_rules)
+    assert added == {r for r in after.access_rules if r.source.ip == new.address}
     assert set(before.access_rules) <= set(after.access_rules)
     assert [c for c in after.openvpn_clients if c.username != "zneu"] == before.openvpn_clients
     assert [g.set_name for g in after.access_groups] == [g.set_name for g in before.access_groups]

@@ -24,9 +24,10 @@ from telework.access import AccessError, concentrator_view, radius_view, vpn_per
 from telework.inventory import load_inventory, require_inventory
 from telework.ipam import Allocations, allocations_path
 from telework.revocations import load_revocations
+from telework.secrets import SecretStore
 
 from ..conftest import edit
-from .test_pki import initialised, needs_openssl, openssl, sample, store  # noqa: F401 - fixtures
+from .test_pki import make_sample, needs_openssl, openssl
 
 needs_oathtool = pytest.mark.skipif(shutil.which("oathtool") is None and not os.environ.get("CI"),
                                     reason="oathtool is not installed (Debian package oathtool)")
@@ -50,7 +51,23 @@ def test_rfc6238_check_matches_the_rfc_test_vector():
 
 
 def inline(text: str, tag: str) -> str:
-    return re.search(rf"<{tag}>\n(.*?)\n</{tag}>", text, re.S).group(1) + "\n"
+    return re.search(rf"<{tag}>\n(.*?)\n</{tag}>", text, re.DOTALL).group(1) + "\n"
+
+
+@pytest.fixture
+def sample(tmp_path: Path, monkeypatch) -> Path:
+    return make_sample(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def store(sample: Path) -> SecretStore:
+    return SecretStore(sample)
+
+
+@pytest.fixture
+def initialised(sample: Path, store: SecretStore) -> Path:
+    pki.init_pki(sample, store)
+    return sample
 
 
 @pytest.fixture
@@ -230,7 +247,7 @@ def test_device_configs_one_per_concentrator_without_private_key(initialised, st
                                      (result.files[1], "vpn-b", "vpn-b-wireguard", "10.129.1.1")):
         text = path.read_text()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        values = dict(re.findall(r"^(\w+) = (.*)$", text, re.M))
+        values = dict(re.findall(r"^(\w+) = (.*)$", text, re.MULTILINE))
         assert values["PrivateKey"] == enrolment.PRIVATE_KEY_PLACEHOLDER
         assert values["Address"] == f"{allocations.address_of(pool, 'device:nb-0001')}/32"
         assert values["PublicKey"] == store.info(f"wireguard/server-key/{name}").public
@@ -301,12 +318,12 @@ def test_cli_revoke_and_show(initialised, store, tmp_path):
 
 
 def test_bundle_and_wireguard_rendering_is_deterministic():
-    args = dict(organisation="Stadt Grünfelden", username="asommer", name="Annette Sommer", serial="0A",
-                not_after=NOW, remotes=[("198.51.100.10", 1194), ("198.51.100.11", 1194)],
-                server_name="vpn.gruenfelden.example", ca="CA\n", cert="CERT\n", key="KEY\n", tls_crypt="TC\n",
-                written=NOW)
+    args = {"organisation": "Stadt Grünfelden", "username": "asommer", "name": "Annette Sommer", "serial": "0A",
+            "not_after": NOW, "remotes": [("198.51.100.10", 1194), ("198.51.100.11", 1194)],
+            "server_name": "vpn.gruenfelden.example", "ca": "CA\n", "cert": "CERT\n", "key": "KEY\n",
+            "tls_crypt": "TC\n", "written": NOW}
     assert enrolment.render_bundle(**args) == enrolment.render_bundle(**args)
-    wg = dict(device="nb-0001", owner="oiwanowa", concentrator="vpn-a.gruenfelden.example",
-              others=["nb-0001-vpn-b.conf"], address="10.129.0.4/32", server_public_key="K" * 43 + "=",
-              endpoint="198.51.100.10:51820", allowed_ips=["10.129.0.1/32", "10.20.1.0/24"], written=NOW)
+    wg = {"device": "nb-0001", "owner": "oiwanowa", "concentrator": "vpn-a.gruenfelden.example",
+          "others": ["nb-0001-vpn-b.conf"], "address": "10.129.0.4/32", "server_public_key": "K" * 43 + "=",
+          "endpoint": "198.51.100.10:51820", "allowed_ips": ["10.129.0.1/32", "10.20.1.0/24"], "written": NOW}
     assert enrolment.render_wireguard(**wg) == enrolment.render_wireguard(**wg)

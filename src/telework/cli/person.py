@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import enrolment, pki
-from ..access import totp_secret, vpn_person
+from ..access import find_person, network_prefixes, totp_secret, vpn_person
 from ..inventory import require_inventory
 from ..ipam import Allocations, allocations_path, device_key
 from ..model import PoolKind
@@ -74,7 +75,7 @@ def enroll(username: str, inventory: Path, out_dir: Path, device: str | None, qr
         _say(f"revoked the previous certificate(s) {', '.join(result.superseded)} (superseded)")
     if result.reinstated is not None:
         _say(f"lifted the revocation of {result.reinstated.date} ({result.reinstated.reason})")
-    if interactive or show_secret:
+    if result.otpauth_uri is not None and (interactive or show_secret):
         err_console.print(escape("The QR code and URI below hold the person's TOTP seed: let them scan it, "
                                  "do not paste it anywhere."), soft_wrap=True)
         enrolment.qr_code(result.otpauth_uri).terminal(out=sys.stdout, compact=True)
@@ -116,50 +117,49 @@ def show(username: str, inventory: Path, fmt: str) -> None:
     """What USERNAME may reach over the VPN, their tunnel addresses, enrolment, devices and phone."""
     loaded = require_inventory(inventory)
     inv = loaded.model
+    model = find_person(loaded, username)
     vp = vpn_person(loaded, username)
-    model = inv.person(username)
-    store = SecretStore(inventory)
     allocations = Allocations.load(allocations_path(inventory))
     wg_pools = sorted((p for p in inv.address_pools if p.kind is PoolKind.wireguard), key=lambda p: p.concentrator)
-    devices = []
-    for section, device in inv.managed_endpoints():
-        if device.owner == username:
-            addresses = {p.concentrator: allocations.address_of(p.name, device_key(device.name)) for p in wg_pools}
-            devices.append({"name": device.name, "kind": section, "status": device.status.value,
-                            "wireguard_public_key": bool(device.wireguard_public_key),
-                            "addresses": {c: str(a) for c, a in addresses.items() if a is not None}})
-    devices += [{"name": d.name, "kind": "igel_devices", "status": d.status.value}
-                for d in inv.igel_devices if d.owner == username]
-    devices += [{"name": d.mac, "kind": "desk_phones", "status": d.status.value, "model": d.model}
-                for d in inv.desk_phones if d.owner == username]
-    totp = store.info(totp_secret(username)) if vp.enrolled else None
+    devices: list[_Device] = []
+    for section, endpoint in inv.managed_endpoints():
+        if endpoint.owner == username:
+            held = {p.concentrator: allocations.address_of(p.name, device_key(endpoint.name)) for p in wg_pools}
+            devices.append(_Device(endpoint.name, section, endpoint.status.value,
+                                   {c: str(a) for c, a in held.items() if a is not None},
+                                   bool(endpoint.wireguard_public_key)))
+    devices += [_Device(d.name, "igel_devices", d.status.value) for d in inv.igel_devices if d.owner == username]
+    devices += [_Device(d.mac, "desk_phones", d.status.value) for d in inv.desk_phones if d.owner == username]
+    totp = SecretStore(inventory).info(totp_secret(username)) if vp.enrolled else None
     certs = [c for c in pki.load_issued(inventory) if c.owner == username and c.kind == "person"]
-    data = {
-        "username": vp.username, "name": vp.name, "department": vp.department, "site": vp.site,
-        "status": vp.status.value, "vpn": vp.vpn, "has_access": vp.has_access,
-        "enrolled": vp.enrolled, "totp_created": totp.created if totp else None,
-        "totp_rotated": totp.rotated if totp else None,
-        "revoked": None if vp.revocation is None else {"date": vp.revocation.date.isoformat(),
-                                                       "reason": vp.revocation.reason, "by": vp.revocation.by},
-        "networks": [{"name": n, "prefix": str(inv.network(n).prefix)} for n in vp.networks if inv.network(n)],
-        "openvpn_addresses": {c: str(a) for c, a in vp.openvpn_address.items()},
-        "devices": devices,
-        "phone": None if model.phone is None else {"extension": model.phone.extension, "did": model.phone.did},
-        "certificates": [{"serial": c.serial, "not_after": c.not_after.isoformat(),
-                          "revoked": None if c.revoked is None else c.revoked.reason} for c in certs],
-    }
+    networks = [(name, str(prefix)) for name in vp.networks for prefix in network_prefixes(loaded, [name])]
+    addresses = {c: str(a) for c, a in vp.openvpn_address.items()}
     if fmt == "json":
+        data = {
+            "username": vp.username, "name": vp.name, "department": vp.department, "site": vp.site,
+            "status": vp.status.value, "vpn": vp.vpn, "has_access": vp.has_access,
+            "enrolled": vp.enrolled, "totp_created": totp.created if totp else None,
+            "totp_rotated": totp.rotated if totp else None,
+            "revoked": None if vp.revocation is None else {"date": vp.revocation.date.isoformat(),
+                                                           "reason": vp.revocation.reason, "by": vp.revocation.by},
+            "networks": [{"name": name, "prefix": prefix} for name, prefix in networks],
+            "openvpn_addresses": addresses,
+            "devices": [d.as_dict() for d in devices],
+            "phone": None if model.phone is None else {"extension": model.phone.extension, "did": model.phone.did},
+            "certificates": [{"serial": c.serial, "not_after": c.not_after.isoformat(),
+                              "revoked": None if c.revoked is None else c.revoked.reason} for c in certs],
+        }
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return
     _say(f"{vp.username}: {vp.name}, {vp.department} at {vp.site}, {vp.status.value}")
-    access = "yes" if vp.has_access else "no (" + (
-        "revoked" if vp.revoked else "vpn: false" if not vp.vpn else vp.status.value) + ")"
-    _say(f"VPN access: {access}; enrolled: " + (f"yes (TOTP since {totp.rotated or totp.created})" if totp else "no"))
+    why_not = "revoked" if vp.revoked else "vpn: false" if not vp.vpn else vp.status.value
+    enrolled = f"yes (TOTP since {totp.rotated or totp.created})" if totp else "no"
+    _say(f"VPN access: {'yes' if vp.has_access else f'no ({why_not})'}; enrolled: {enrolled}")
     if vp.revocation is not None:
         _say(f"revoked {vp.revocation.date} by {vp.revocation.by}: {vp.revocation.reason}")
-    _say("networks: " + (", ".join(f"{n['name']} ({n['prefix']})" for n in data["networks"]) or "none"))
-    _say("OpenVPN addresses: " + (", ".join(f"{c} {a}" for c, a in data["openvpn_addresses"].items()) or "none"))
+    _say("networks: " + (", ".join(f"{name} ({prefix})" for name, prefix in networks) or "none"))
+    _say("OpenVPN addresses: " + (", ".join(f"{c} {a}" for c, a in addresses.items()) or "none"))
     if model.phone is not None:
         _say(f"phone: extension {model.phone.extension}, {model.phone.did}")
     if devices:
@@ -167,9 +167,26 @@ def show(username: str, inventory: Path, fmt: str) -> None:
         for column in ("name", "kind", "status", "WireGuard addresses"):
             table.add_column(column)
         for d in devices:
-            table.add_row(escape(d["name"]), d["kind"], d["status"],
-                          escape(", ".join(f"{c} {a}" for c, a in d.get("addresses", {}).items())))
+            wireguard = ", ".join(f"{c} {a}" for c, a in d.addresses.items())
+            table.add_row(escape(d.name), d.kind, d.status, escape(wireguard))
         console.print(table)
     for cert in certs:
         state = f"revoked: {cert.revoked.reason}" if cert.revoked else "valid"
         _say(f"certificate {cert.serial}, until {cert.not_after:%Y-%m-%d}, {state}")
+
+
+@dataclass(frozen=True)
+class _Device:
+    """A row of `person show`'s device table."""
+
+    name: str
+    kind: str
+    status: str
+    addresses: dict[str, str] = field(default_factory=dict)
+    wireguard_public_key: bool | None = None
+
+    def as_dict(self) -> dict:
+        out: dict = {"name": self.name, "kind": self.kind, "status": self.status}
+        if self.kind in ("linux_endpoints", "notebooks"):
+            out.update(addresses=self.addresses, wireguard_public_key=self.wireguard_public_key)
+        return out
