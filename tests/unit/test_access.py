@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import date
 from pathlib import Path
 
@@ -216,14 +215,11 @@ def test_unknown_concentrator(sample):
         concentrator_view(require_inventory(sample), "vpn-c")
 
 
-def test_concentrator_view_of_750_people_takes_well_under_a_second(sample):
+def test_concentrator_view_of_everyone_enrolled(sample):
+    """The whole sample enrolled: every VPN user is a client (speed: benchmarks/, never timed here)."""
     enroll_everyone(sample)
-    loaded = require_inventory(sample)
-    start = time.perf_counter()
-    view = concentrator_view(loaded, "vpn-a")
-    elapsed = time.perf_counter() - start
+    view = concentrator_view(require_inventory(sample), "vpn-a")
     assert len(view.openvpn_clients) > 600
-    assert elapsed < 0.5, f"concentrator_view took {elapsed:.3f} s"
 
 
 # ---------------------------------------------------------------- RADIUS
