@@ -8,6 +8,7 @@ run. `require_inventory()` is for commands that need a usable inventory and stop
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from . import model
 from .problems import InventoryError, Problem, Severity
-from .yamlsource import InventorySource, load_source
+from .yamlsource import InventorySource, load_source, load_texts
 
 
 @dataclass
@@ -50,10 +51,14 @@ class LoadedInventory:
 _PLACEHOLDER_ORG = {"name": "(missing organisation)", "slug": "missing", "domain": "invalid"}
 
 
-def load_inventory(root: str | Path, *, check: bool = True) -> LoadedInventory:
-    """Load and (with `check`) cross-validate the inventory in `root`."""
+def load_inventory(root: str | Path, *, check: bool = True,
+                   files: Iterable[tuple[Path, str]] | None = None) -> LoadedInventory:
+    """Load and (with `check`) cross-validate the inventory in `root`.
+
+    `files` (path, text) pairs replace reading `root`: `telework audit` passes the section
+    files of a past commit, read from git, and parses them as the current ones are parsed."""
     root = Path(root)
-    source, problems = load_source(root)
+    source, problems = load_source(root) if files is None else load_texts(root, files)
     inv, origin, schema_problems = _validate_schema(source)
     problems.extend(schema_problems)
     loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin)

@@ -9,8 +9,9 @@ traced back to its file and line when a check needs to report it, at no cost oth
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -149,59 +150,88 @@ def _descend(node: yaml.Node | None, rest: list) -> int | None:
     return line
 
 
+def is_section_file(rel: PurePosixPath | Path) -> bool:
+    """Whether the file at `rel` (relative to the inventory root) holds inventory sections.
+
+    One rule for a directory on disk and for a tree in git (`telework audit` reads past
+    commits without a checkout), so both see the same files."""
+    parts = PurePosixPath(*Path(rel).parts)
+    if parts.suffix not in (".yml", ".yaml") or not parts.parts:
+        return False
+    return parts.parts[0] not in NOT_SECTION_DIRS and str(parts) not in NOT_SECTIONS
+
+
 def section_files(root: Path) -> list[Path]:
     """The inventory's section files, in a stable order (path order)."""
     out = []
     for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if path.suffix not in (".yml", ".yaml") or not path.is_file():
-            continue
-        if rel.parts[0] in NOT_SECTION_DIRS or str(rel) in NOT_SECTIONS:
-            continue
-        out.append(path)
+        if path.is_file() and is_section_file(path.relative_to(root)):
+            out.append(path)
     return out
 
 
 def load_source(root: Path) -> tuple[InventorySource, list[Problem]]:
     """Parse every section file of `root`; YAML and merge problems are returned, not raised."""
+    if not root.is_dir():
+        problem = Problem("inventory.missing", f"inventory directory {root} does not exist",
+                          "pass the directory holding the inventory's YAML files")
+        return InventorySource(root=root), [problem]
+    return load_texts(root, ((path, path.read_text(encoding="utf-8")) for path in section_files(root)))
+
+
+def load_texts(root: Path, files: Iterable[tuple[Path, str]]) -> tuple[InventorySource, list[Problem]]:
+    """Parse section files given as (path, text), in the order given (path order).
+
+    `load_source` feeds it the files of a directory; `telework audit` feeds it blobs of a
+    past commit read from git, so an old inventory is parsed exactly as a current one."""
     source = InventorySource(root=root)
     problems: list[Problem] = []
-    if not root.is_dir():
-        problems.append(Problem("inventory.missing", f"inventory directory {root} does not exist",
-                                "pass the directory holding the inventory's YAML files"))
-        return source, problems
-    for path in section_files(root):
-        rel = source.relative(path)
-        loader = _Loader(path.read_text(encoding="utf-8"))
-        loader.duplicate_keys = []
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problems.append(Problem("yaml.syntax", f"YAML syntax error: {exc.problem}",
-                                    "fix the YAML syntax at this line", file=rel,
-                                    line=mark.line + 1 if mark else None))
-            continue
-        except UnicodeDecodeError:
-            problems.append(Problem("yaml.encoding", "file is not UTF-8", "save the file as UTF-8", file=rel))
-            continue
-        finally:
-            loader.dispose()
-        for key, line in loader.duplicate_keys:
-            problems.append(Problem("yaml.duplicate_key", f"key '{key}' appears twice in one mapping",
-                                    "remove or rename one of them", file=rel, line=line))
-        sf = SourceFile(path=path, node=node)
-        source.files.append(sf)
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            problems.append(Problem("yaml.shape", "an inventory file must be a mapping of sections",
-                                    "start the file with section keys such as 'people:'", file=rel, line=1))
-            continue
-        for section, value in data.items():
-            _merge(source, sf, str(section), value, problems)
+    for path, text in files:
+        _add_file(source, path, text, problems)
     return source, problems
+
+
+def _add_file(source: InventorySource, path: Path, text: str, problems: list[Problem]) -> None:
+    rel = source.relative(path)
+    loader = _Loader(text)
+    loader.duplicate_keys = []
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problems.append(Problem("yaml.syntax", f"YAML syntax error: {exc.problem}",
+                                "fix the YAML syntax at this line", file=rel,
+                                line=mark.line + 1 if mark else None))
+        return
+    except UnicodeDecodeError:
+        problems.append(Problem("yaml.encoding", "file is not UTF-8", "save the file as UTF-8", file=rel))
+        return
+    finally:
+        loader.dispose()
+    for key, line in loader.duplicate_keys:
+        problems.append(Problem("yaml.duplicate_key", f"key '{key}' appears twice in one mapping",
+                                "remove or rename one of them", file=rel, line=line))
+    sf = SourceFile(path=path, node=node)
+    source.files.append(sf)
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        problems.append(Problem("yaml.shape", "an inventory file must be a mapping of sections",
+                                "start the file with section keys such as 'people:'", file=rel, line=1))
+        return
+    for section, value in data.items():
+        _merge(source, sf, str(section), value, problems)
+
+
+def parse_yaml(text: str):
+    """One YAML document read the way inventory files are read (YAML 1.2 booleans, libyaml)."""
+    loader = _Loader(text)
+    loader.duplicate_keys = []
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _merge(source: InventorySource, sf: SourceFile, section: str, value, problems: list[Problem]) -> None:
