@@ -86,9 +86,12 @@ def _guard(redactor_box: list):
                    "(.json, .md, .txt), else --format; repeatable.")
 @click.option("--artifact-url", envvar="TELEWORK_PLAN_ARTIFACT_URL",
               help="link to the full plan, shown in the Markdown output.")
+@click.option("--mr-comment", is_flag=True,
+              help="in a GitLab merge-request pipeline, post the Markdown plan as a comment "
+                   "(or update the previous one); needs $TELEWORK_GITLAB_TOKEN.")
 @_deploy_option
 def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ...],
-         artifact_url: str | None, deploy_file: Path | None) -> None:
+         artifact_url: str | None, mr_comment: bool, deploy_file: Path | None) -> None:
     """What applying INVENTORY would change, per host: operations, diffs, commands.
 
     Runs the deploys in dry-run mode against the real hosts. Exit 0: nothing to change;
@@ -111,6 +114,8 @@ def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ..
             out_fmt = _SUFFIX_FORMAT.get(out.suffix.lower(), fmt)
             out.write_text(render(result, out_fmt, run_secrets.redactor, artifact_url=artifact_url),
                            encoding="utf-8")
+        if mr_comment:
+            _comment(render(result, "markdown", run_secrets.redactor, artifact_url=artifact_url))
         if outs:
             err_console.print(escape(f"Plan: {summary_line(result)}; written to "
                                      f"{', '.join(map(str, outs))}"), soft_wrap=True)
@@ -118,6 +123,17 @@ def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ..
             colour = fmt == "text" and sys.stdout.isatty()
             click.echo(render(result, fmt, run_secrets.redactor, colour=colour), nl=False)
     sys.exit(result.exit_code)
+
+
+def _comment(markdown: str) -> None:
+    from ..plan.gitlab import CommentError, post_plan_comment
+
+    try:
+        done = post_plan_comment(markdown)
+    except CommentError as exc:
+        err_console.print(escape(f"warning: plan comment not posted: {exc}"), soft_wrap=True)
+    else:
+        err_console.print(f"plan comment {done} on the merge request")
 
 
 @click.command()

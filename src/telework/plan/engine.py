@@ -207,19 +207,23 @@ class Deployment:
         self._give_back_logger()
 
     def _take_logger(self) -> None:
-        """pyinfra's logger goes only to our handler while this deployment lives."""
-        logger = logging.getLogger("pyinfra")
-        self._saved_logger = (logger.handlers[:], logger.level, logger.propagate)
-        logger.handlers = [self._log]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+        """pyinfra's logger goes only to our handler while this deployment lives; paramiko's
+        (its transport thread logs tracebacks of failed handshakes) goes nowhere: pyinfra
+        reports the same failure as the host's connect error."""
+        saved = []
+        for name, handler in (("pyinfra", self._log), ("paramiko", logging.NullHandler())):
+            logger = logging.getLogger(name)
+            saved.append((logger, logger.handlers[:], logger.level, logger.propagate))
+            logger.handlers = [handler]
+            logger.propagate = False
+        logging.getLogger("pyinfra").setLevel(logging.INFO)
+        self._saved_logger = tuple(saved)
 
     def _give_back_logger(self) -> None:
-        if self._saved_logger is not None:
-            logger = logging.getLogger("pyinfra")
-            logger.handlers, level, logger.propagate = self._saved_logger
+        for logger, handlers, level, propagate in self._saved_logger or ():
+            logger.handlers, logger.propagate = handlers, propagate
             logger.setLevel(level)
-            self._saved_logger = None
+        self._saved_logger = None
 
     # --- prepare --------------------------------------------------------------------------
     def _active(self):
