@@ -11,6 +11,7 @@ APT_PACKAGES=(
   openssl oathtool                                       # VPN PKI and TOTP interop tests
   debootstrap systemd-container apt-cacher-ng            # the lab: base image, hosts, apt proxy
   iproute2 nftables openssh-client iputils-ping          # the lab: namespaces, NAT, SSH
+  openvpn wireguard-tools wireguard-go                   # the lab: real VPN clients in a home network
 )
 CACHE=/var/cache/telework
 mkdir -p "$CACHE/pip"

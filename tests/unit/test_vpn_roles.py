@@ -1,0 +1,149 @@
+"""The VPN roles' own operations, facts and rendering, without a host.
+
+Facts are checked by running their shell command here on sample files (the command is what the
+host runs); operations' pure parts (seed conversion, tar, merge helper) directly.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import runpy
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import netaddr
+import pytest
+
+from telework.facts.files import DirectoryDigests, FileState
+from telework.facts.totp import OathUsers, seed_digest
+from telework.facts.wireguard import WireguardImplementation
+from telework.operations.secret_files import digest
+from telework.operations.totp import NO_PIN, TOKEN_TYPE, seed_hex, users_file
+from telework.operations.trees import _tar
+from telework.vpn_render import ccd_file, nft_elements, render
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's "12345678901234567890" in base32
+
+
+def run_fact(fact_cls, **kwargs) -> object:
+    command = fact_cls().command(**kwargs)
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
+    return fact_cls().process(out.splitlines())
+
+
+def test_file_state_reports_digest_mode_owner(tmp_path):
+    f = tmp_path / "key"
+    f.write_text("s3cret-value\n")
+    f.chmod(0o600)
+    state = run_fact(FileState, path=str(f))
+    assert state == {"sha256": digest("s3cret-value\n"), "mode": 600, "user": getpass.getuser(),
+                     "group": state["group"]}
+    assert run_fact(FileState, path=str(tmp_path / "absent")) is None
+
+
+def test_directory_digests(tmp_path):
+    assert run_fact(DirectoryDigests, path=str(tmp_path / "absent")) is None
+    (tmp_path / "d").mkdir()
+    assert run_fact(DirectoryDigests, path=str(tmp_path / "d")) == {}
+    (tmp_path / "d" / "alice").write_text("ifconfig-push 10.128.0.2 255.255.252.0\n")
+    assert run_fact(DirectoryDigests, path=str(tmp_path / "d")) == {
+        "alice": digest("ifconfig-push 10.128.0.2 255.255.252.0\n")}
+
+
+def test_seed_hex_is_what_pam_oath_wants():
+    assert seed_hex(SEED) == b"12345678901234567890".hex()
+    assert seed_hex(SEED.lower().rstrip("=")) == seed_hex(SEED)
+
+
+def test_oath_users_fact_ignores_replay_state_and_matches_the_controller(tmp_path):
+    """The digest the host computes equals the controller's, with or without pam_oath's state."""
+    path = tmp_path / "users.oath"
+    path.write_text(users_file({"alice": SEED}, 6))
+    want = {"alice": seed_digest(f"{TOKEN_TYPE}/6", NO_PIN, seed_hex(SEED))}
+    assert run_fact(OathUsers, path=str(path)) == want
+    line = path.read_text().rstrip("\n")
+    path.write_text(line.upper().replace("ALICE", "alice").replace("HOTP/T30/6", "HOTP/T30/6")
+                    + "\t0\t755224\t2026-11-23T16:20:32L\n")
+    assert run_fact(OathUsers, path=str(path)) == want
+    assert run_fact(OathUsers, path=str(tmp_path / "absent")) is None
+
+
+def test_wireguard_probe_falls_back_to_userspace():
+    assert WireguardImplementation().process([]) == "userspace"
+    assert WireguardImplementation().process(["kernel"]) == "kernel"
+
+
+def test_tar_holds_exactly_the_files():
+    archive = _tar({"bob": "b\n", "alice": "a\n"}, 0o644)
+    with tarfile.open(fileobj=archive) as tar:
+        assert sorted((m.name, m.mode) for m in tar.getmembers()) == [("alice", 0o644), ("bob", 0o644)]
+
+
+def _merge_helper(tmp_path: Path) -> Path:
+    helper = tmp_path / "telework-oath-merge"
+    helper.write_text(render("auth_server", "/usr/local/lib/telework/telework-oath-merge", header="# test"))
+    return helper
+
+
+def test_merge_keeps_state_of_unchanged_seeds_only(tmp_path):
+    helper = _merge_helper(tmp_path)
+    users = tmp_path / "users.oath"
+    other = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    users.write_text(users_file({"alice": SEED, "bob": SEED, "carol": SEED}, 6).replace(
+        "\n", "\t0\t123456\t2026-11-23T16:20:32L\n"))
+    new = tmp_path / "users.oath.telework-new"
+    new.write_text(users_file({"alice": SEED, "bob": other, "dave": SEED}, 6))
+    subprocess.run(["python3", str(helper), str(users), str(new), getpass.getuser()], check=True)
+    lines = {line.split("\t")[1]: line for line in users.read_text().splitlines()}
+    assert set(lines) == {"alice", "bob", "dave"}
+    assert lines["alice"].endswith("2026-11-23T16:20:32L")  # replay state kept
+    assert lines["bob"].split("\t")[3] == seed_hex(other) and len(lines["bob"].split("\t")) == 4
+    assert not new.exists() and not (tmp_path / "users.oath.lock").exists()
+    assert oct(users.stat().st_mode & 0o777) == "0o600"
+
+
+def test_ccd_file_fixed_address_and_own_routes_only():
+    class Client:
+        username, department, group = "anowak", "kaemmerei", "kaemmerei"
+        address = netaddr.IPAddress("10.128.0.19")
+        prefixes = [netaddr.IPNetwork("10.20.1.0/24"), netaddr.IPNetwork("10.20.10.0/24")]
+
+    text = ccd_file(Client, netaddr.IPNetwork("10.128.0.0/22"))
+    assert "ifconfig-push 10.128.0.19 255.255.252.0" in text
+    assert 'push "route 10.20.10.0 255.255.255.0"' in text
+    assert nft_elements([netaddr.IPAddress("10.0.0.2"), netaddr.IPAddress("10.0.0.10")]) == "10.0.0.2, 10.0.0.10"
+
+
+def test_radius_port_is_the_same_in_both_roles():
+    auth = runpy.run_path(str(REPO / "group_data" / "auth_servers.py"))
+    vpn = runpy.run_path(str(REPO / "group_data" / "vpn_concentrators.py"))
+    assert auth["radius_auth_port"] == vpn["radius_auth_port"]
+
+
+def test_sample_ruleset_renders_and_nft_accepts_it(tmp_path):
+    """The nftables template for vpn-a of the sample city renders and `nft -c` parses it."""
+    from telework.access import concentrator_view
+    from telework.inventory import require_inventory
+
+    view = concentrator_view(require_inventory(REPO / "inventory" / "sample"), "vpn-a")
+    data = runpy.run_path(str(REPO / "group_data" / "vpn_concentrators.py"))
+    text = render("vpn_concentrator", "/etc/nftables.conf", header="# test", name="vpn-a", auth_server="radius-1",
+                  groups=view.access_groups, nft_elements=nft_elements, tunnels='"tun-telework", "wg-telework"',
+                  ssh_port=22, public_address=view.concentrator.public_address,
+                  openvpn_port=view.concentrator.openvpn_port, wireguard_port=view.concentrator.wireguard_port,
+                  log_rate=data["nft_log_rate"], input_log_prefix=data["nft_log_prefix_input_drop"],
+                  forward_log_prefix=data["nft_log_prefix_forward_drop"])
+    rules = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    assert "flush ruleset" in rules and not [line for line in rules if "masquerade" in line or " nat " in line]
+    for group in view.access_groups:
+        assert f"set {group.set_name} {{" in text
+    if os.geteuid() != 0 or shutil.which("nft") is None:
+        pytest.skip("nft -c needs root and nftables")
+    path = tmp_path / "ruleset.nft"
+    path.write_text(text)
+    proc = subprocess.run(["unshare", "--net", "nft", "-c", "-f", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
