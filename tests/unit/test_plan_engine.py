@@ -107,3 +107,14 @@ def test_if_conditions_evaluated_from_earlier_changes():
     # a condition the plan cannot evaluate: unknown (shown as conditional)
     assert _conditional([lambda: True], {}) is None
     assert _conditional([meta.did_change, lambda: True], {"h1": False}) is False
+
+
+def test_if_any_changed_and_all_changed():
+    from pyinfra.operations.util import all_changed, any_changed
+
+    a, b = FakeMeta("a"), FakeMeta("b")
+    assert _conditional(any_changed(a, b), {"a": False, "b": True}) is True
+    assert _conditional(any_changed(a, b), {"a": False, "b": False}) is False
+    assert _conditional(all_changed(a, b), {"a": True, "b": False}) is False
+    assert _conditional(all_changed(a, b), {"a": True, "b": True}) is True
+    assert _conditional(any_changed(a, b), {"a": True}) is None  # b not planned on this host

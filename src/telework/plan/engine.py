@@ -486,27 +486,42 @@ def _describe(exc: BaseException) -> str:
 
 
 def _conditional(conditions, changes_by_hash: dict[str, bool]) -> bool | None:
-    """Evaluate `_if=` at plan time where it refers to an earlier operation of the host
-    (`_if=op.did_change` and friends); None when it cannot be known before execution."""
+    """Evaluate `_if=` at plan time where it refers to earlier operations of the host
+    (`op.did_change`, `op.did_not_change`, pyinfra's `any_changed(...)`/`all_changed(...)`);
+    None when it cannot be known before execution (shown as a conditional change)."""
     if not conditions:
         return True
     conditions = conditions if isinstance(conditions, list) else [conditions]
-    result: bool | None = True
-    for condition in conditions:
-        meta = getattr(condition, "__self__", None)
-        op_hash = getattr(meta, "_hash", None)
-        method = getattr(condition, "__name__", "")
-        if op_hash is None or op_hash not in changes_by_hash:
-            result = None if result is not False else False
-            continue
-        value = {"did_change": changes_by_hash[op_hash],
-                 "did_not_change": not changes_by_hash[op_hash],
-                 "did_succeed": True, "did_error": False}.get(method)
-        if value is None:
-            result = None if result is not False else False
-        elif value is False:
-            result = False
-    return result
+    values = [_condition_value(c, changes_by_hash) for c in conditions]
+    if any(v is False for v in values):
+        return False
+    return None if any(v is None for v in values) else True
+
+
+def _condition_value(condition, changes_by_hash: dict[str, bool]) -> bool | None:
+    meta = getattr(condition, "__self__", None)
+    if meta is not None and hasattr(meta, "_hash"):
+        changed = changes_by_hash.get(meta._hash)
+        if changed is None:
+            return None
+        return {"did_change": changed, "did_not_change": not changed,
+                "did_succeed": True, "did_error": False}.get(getattr(condition, "__name__", ""))
+    combine = {"any_changed": any, "all_changed": all}.get(
+        getattr(condition, "__qualname__", "").split(".", 1)[0])
+    if combine is not None:  # pyinfra.operations.util.any_changed / all_changed
+        metas = [m for cell in condition.__closure__ or () for m in _cell_tuple(cell)]
+        changed = [changes_by_hash.get(getattr(m, "_hash", None)) for m in metas]
+        if metas and None not in changed:
+            return combine(changed)
+    return None
+
+
+def _cell_tuple(cell) -> tuple:
+    try:
+        value = cell.cell_contents
+    except ValueError:
+        return ()
+    return tuple(value) if isinstance(value, (tuple, list)) else ()
 
 
 def _sensitive_function(op_data) -> bool:
