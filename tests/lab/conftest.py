@@ -1,1 +1,223 @@
-"""Lab tests get the session `lab` fixture from tests/conftest.py (telework.lab.pytest_plugin)."""
+"""Lab tests get the session `lab` fixture from tests/conftest.py (telework.lab.pytest_plugin).
+
+`org` (session): a throwaway organisation made from inventory/sample the way an operator makes a
+real one, deployed to the lab's vpn-a, vpn-b and radius-1:
+
+* a copy of inventory/sample as a git repository, a throwaway age identity
+  (TELEWORK_AGE_IDENTITY), `telework pki init`;
+* linux-001 handed to `anowak` with a WireGuard key pair made here (the test is the device:
+  the private key stays in the test's directory, the public key goes into the inventory);
+* two people enrolled: `anowak` (Kämmerei: reaches fv-finanzen) and `awalter` (Hauptamt: does
+  not), plus anowak's device;
+* `org.apply()` runs `pyinfra deploy/site.py` on the three hosts (env TELEWORK_OVERLAY = the
+  lab's overlay) and checks that no secret value appears in its output.
+
+The lab is shared with other engineers' tests: only vpn-a, vpn-b and radius-1 are deployed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from telework.secrets import SecretStore
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "inventory" / "sample"
+VENV_BIN = Path(sys.executable).parent
+HOSTS = ("radius-1", "vpn-a", "vpn-b")
+#: Kämmerei (fileserver, intranet, fv-finanzen) and Hauptamt (fileserver, intranet)
+WITH_FINANZEN, WITHOUT_FINANZEN = "anowak", "awalter"
+DEVICE = "linux-001"
+
+
+def run(argv: list[str], env: dict | None = None, timeout: int = 600, check: bool = True,
+        cwd: Path | str = REPO) -> subprocess.CompletedProcess:
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, argv))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-3000:]}")
+    return proc
+
+
+@dataclass
+class Org:
+    inventory: Path
+    bundles: Path
+    env: dict
+    overlay: Path
+    device_private_key: str
+    device_public_key: str
+    applies: list[str] = field(default_factory=list)
+    first_apply: str = ""
+
+    @property
+    def store(self) -> SecretStore:
+        return SecretStore(self.inventory, self.env["TELEWORK_AGE_IDENTITY"])
+
+    def secret_values(self) -> list[str]:
+        return [v for v in self.store.values() if len(v) >= 6] + [self.device_private_key]
+
+    def telework(self, *args: str) -> subprocess.CompletedProcess:
+        return run([str(VENV_BIN / "telework"), *args], env=self.env)
+
+    def commit(self, message: str) -> None:
+        run(["git", "add", "-A"], cwd=self.inventory)
+        run(["git", "-c", "user.name=telework test", "-c", "user.email=test@invalid", "commit", "-q",
+             "--allow-empty", "-m", message], cwd=self.inventory)
+
+    def apply(self, *extra: str) -> str:
+        """Deploy site.py to the three hosts; the combined output, checked for secrets."""
+        started = time.monotonic()
+        proc = run([str(VENV_BIN / "pyinfra"), "-y", str(self.inventory / "inventory.py"), "deploy/site.py",
+                    *[arg for name in HOSTS for arg in ("--limit", name)], *extra], env=self.env, timeout=900, check=False)
+        output = proc.stdout + proc.stderr
+        leaked = [f"secret #{i}" for i, value in enumerate(self.secret_values()) if value in output]
+        assert not leaked, f"pyinfra output shows {', '.join(leaked)} in clear"
+        assert proc.returncode == 0, f"pyinfra failed:\n{output[-5000:]}"
+        self.applies.append(f"{time.monotonic() - started:.0f} s")
+        return output
+
+
+def changed_operations(output: str) -> list[str]:
+    """Rows of pyinfra's results table whose Success column (= hosts changed) is not `-`."""
+    rows = []
+    for line in output.splitlines():
+        m = re.match(r"\s+(\S.*?)\s{2,}(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$", line)
+        if m and not line.strip().startswith(("Operation", "Grand total")) and m.group(3) != "-":
+            rows.append(m.group(1))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def org(lab, tmp_path_factory) -> Org:
+    if shutil.which("openvpn") is None or shutil.which("wg-quick") is None or shutil.which("oathtool") is None:
+        pytest.skip("needs openvpn, wireguard-tools, wireguard-go and oathtool on this machine "
+                    "(scripts/bootstrap.sh installs them)")
+    base = tmp_path_factory.mktemp("org")
+    inventory = base / "inventory"
+    shutil.copytree(SAMPLE, inventory, ignore=shutil.ignore_patterns("pki", "secrets", "access"))
+    identity = base / "age-identity.txt"
+    env = {**os.environ, "TELEWORK_AGE_IDENTITY": str(identity), "TELEWORK_OVERLAY": str(lab.overlay_file),
+           "PYINFRA_PROGRESS": "off"}
+    # the device: a key pair made here, only the public key goes into the inventory
+    private = run(["wg", "genkey"]).stdout.strip()
+    public = subprocess.run(["wg", "pubkey"], input=private, capture_output=True, text=True, check=True,
+                            timeout=10).stdout.strip()
+    linux = inventory / "endpoints" / "linux.yml"
+    text = linux.read_text()
+    line = next(line for line in text.splitlines() if f"name: {DEVICE}," in line)
+    new = re.sub(r"owner: [a-z0-9._-]+", f"owner: {WITH_FINANZEN}", line)
+    new = re.sub(r"wireguard_public_key: \S+}", f"wireguard_public_key: {public}}}", new)
+    linux.write_text(text.replace(line, new))
+    org = Org(inventory, base / "bundles", env, lab.overlay_file, private, public)
+    run(["git", "init", "-q"], cwd=inventory)
+    org.commit("the sample city")
+    org.telework("secret", "init", str(inventory))
+    org.telework("pki", "init", str(inventory))
+    for person in (WITH_FINANZEN, WITHOUT_FINANZEN):
+        org.telework("person", "enroll", person, str(inventory), "--out", str(org.bundles))
+    org.telework("person", "enroll", WITH_FINANZEN, str(inventory), "--out", str(org.bundles), "--device", DEVICE)
+    org.commit("enrol two people and a device")
+    org.first_apply = org.apply()
+    return org
+
+
+# ------------------------------------------------------------------------------ real clients
+
+
+def totp(seed: str, at: float | None = None) -> str:
+    argv = ["oathtool", "--totp", "-b", "-"]
+    if at is not None:
+        argv[2:2] = ["-N", f"@{int(at)}"]
+    return subprocess.run(argv, input=seed, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+
+
+def next_login_time(last_login: float) -> float:
+    """Wait until the same person may log in again, and return the time.
+
+    pam_oath records the time of each successful login and refuses any code less than one
+    30-second step after it (measured from the login, not from the step's start), so a second
+    login of the same person needs a code made at least 30 s after the first login."""
+    while time.time() < last_login + 31:
+        time.sleep(min(1.0, last_login + 31 - time.time()))
+    return time.time()
+
+
+@dataclass
+class OpenVpnResult:
+    connected: bool
+    log: str
+    address: str | None
+
+
+class OpenVpnClient:
+    """`openvpn` of this machine in a lab home's client namespace, with an enrolled bundle."""
+
+    def __init__(self, lab, home: str, workdir: Path):
+        self.lab, self.home, self.workdir = lab, home, workdir
+        self.netns = lab.overlay["homes"][home]["client_netns"]
+        self.pidfile: Path | None = None
+        self.device: str | None = None
+
+    def connect(self, bundle: Path, remote: str, port: int, username: str, code: str, device: str,
+                timeout: float = 20) -> OpenVpnResult:
+        """Start the client against one concentrator; wait for the tunnel or the refusal."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / f"{device}.ovpn"
+        lines = [line for line in bundle.read_text().splitlines() if not line.startswith(("remote ", "auth-user-pass"))]
+        creds = self.workdir / f"{device}.creds"
+        creds.write_text(f"{username}\n{code}\n")
+        creds.chmod(0o600)
+        config.write_text("\n".join(lines + [f"remote {remote} {port} udp", f"auth-user-pass {creds}",
+                                             "connect-retry-max 1", "auth-retry none"]) + "\n")
+        config.chmod(0o600)
+        log = self.workdir / f"{device}.log"
+        log.unlink(missing_ok=True)
+        self.pidfile, self.device = self.workdir / f"{device}.pid", device
+        run(["ip", "netns", "exec", self.netns, "openvpn", "--config", str(config), "--dev", device,
+             "--dev-type", "tun", "--log", str(log), "--writepid", str(self.pidfile), "--daemon"], timeout=15)
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "Initialization Sequence Completed" in text:
+                address = re.search(r"net_addr_v4_add: ([0-9.]+)/", text)
+                return OpenVpnResult(True, text, address.group(1) if address else None)
+            if "AUTH_FAILED" in text or "process exiting" in text:
+                break
+            time.sleep(0.25)
+        self.disconnect()
+        return OpenVpnResult(False, text, None)
+
+    def ping(self, address: str) -> bool:
+        return self.lab.home_exec(self.home, ["ping", "-n", "-c", "2", "-W", "2", address], timeout=15).returncode == 0
+
+    def disconnect(self) -> None:
+        if self.pidfile and self.pidfile.exists():
+            try:
+                pid = int(self.pidfile.read_text().strip())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(40):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+            except (ValueError, ProcessLookupError):
+                pass
+            self.pidfile.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def openvpn(lab, tmp_path):
+    """An OpenVPN client in home-1's client namespace, killed after the test."""
+    client = OpenVpnClient(lab, "home-1", tmp_path / "openvpn")
+    yield client
+    client.disconnect()
