@@ -1,0 +1,301 @@
+"""A long synthetic inventory history, and how fast `telework audit` answers on it.
+
+    python benchmarks/audit_history.py [--commits 5000] [--keep DIR]
+
+Builds a git repository whose first commit is the sample city (inventory/sample) followed by
+N commits of the kinds an administration makes (VPN granted and withdrawn, department
+changes, extra networks, device ring moves and firmware updates, people joining with a
+number and a tunnel address, people leaving, revocations, suspensions), every tenth one
+merged from a topic branch, with ticket references in the messages. It is written with one
+`git fast-import` (seconds, not the minutes thousands of `git commit`s take).
+
+Then it measures, with a fresh index each time: the cold index build over the whole history,
+a warm per-person query (index present: `git rev-list` plus one indexed lookup), and the
+incremental update after one more commit. The numbers go to stdout as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = REPO_ROOT / "inventory" / "sample"
+START = 1704067200  # 2024-01-01T00:00:00Z
+AUTHORS = [("Jana Admin", "jana.admin@gruenfelden.example"), ("Tobias Netz", "tobias.netz@gruenfelden.example"),
+           ("Petra Personal", "petra.personal@gruenfelden.example")]
+_ITEM = re.compile(r"^  - (\{.*\})$")
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$")
+
+
+def _flow(item: dict) -> str:
+    """One item as the sample writes it: a flow mapping on one line."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, dict):
+            return _flow(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        text = str(v)
+        if _PLAIN.match(text) and not text.replace(".", "").isdigit() and text not in ("true", "false", "null"):
+            return text
+        return json.dumps(text, ensure_ascii=False)
+    return "{" + ", ".join(f"{k}: {value(v)}" for k, v in item.items()) + "}"
+
+
+class ListFile:
+    """A section file of the sample in the one-item-a-line layout, kept as header + items."""
+
+    def __init__(self, path: Path):
+        import yaml
+        self.header, self.items, self.section = [], [], None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = _ITEM.match(line)
+            if match:
+                self.items.append(yaml.safe_load(match.group(1)))
+            elif not self.items:
+                self.header.append(line)
+        self.section = next(l[:-1] for l in self.header if l.endswith(":") and not l.startswith("#"))
+
+    def render(self) -> str:
+        return "\n".join(self.header + [f"  - {_flow(i)}" for i in self.items]) + "\n"
+
+
+class Allocations:
+    def __init__(self, path: Path):
+        from telework import allocations_file
+        self.module = allocations_file
+        self.pools = allocations_file.parse(path.read_text(encoding="utf-8")).pools
+
+    def allocate(self, pool: str, member: str, day: str) -> None:
+        from datetime import date
+        entries = self.pools[pool]
+        used = set(entries.allocated) | set(entries.released)
+        address = max(used) + 1
+        entries.allocated[address] = (member, date.fromisoformat(day))
+
+    def release(self, member: str, day: str) -> None:
+        from datetime import date
+        for entries in self.pools.values():
+            for address, (who, _d) in list(entries.allocated.items()):
+                if who == member:
+                    del entries.allocated[address]
+                    entries.released[address] = (member, date.fromisoformat(day))
+
+    def render(self) -> str:
+        return self.module.render(self.pools)
+
+
+class History:
+    """The generator: an in-memory inventory and a fast-import stream of its commits."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.files: dict[str, str] = {}
+        for path in sorted(SAMPLE.rglob("*")):
+            if path.is_file():
+                self.files[str(path.relative_to(SAMPLE))] = path.read_text(encoding="utf-8")
+        self.people = {rel: ListFile(SAMPLE / rel) for rel in self.files if rel.startswith("people/")}
+        self.igel = ListFile(SAMPLE / "endpoints" / "igel.yml")
+        self.notebooks = ListFile(SAMPLE / "endpoints" / "notebooks.yml")
+        self.allocations = Allocations(SAMPLE / "allocations.yml")
+        self.revocations: dict[str, dict] = {}
+        import yaml
+        org = yaml.safe_load(self.files["organisation.yml"])
+        self.departments = [d["id"] for d in org["departments"]]
+        nets = yaml.safe_load(self.files["networks.yml"])
+        self.networks = [n["name"] for n in nets["networks"] if n["purpose"] == "servers"]
+        self.mark = 0
+        self.time = START
+        self.out: list[bytes] = []
+        self.serial = 0
+
+    # ---- stream writing
+
+    def _data(self, text: str) -> None:
+        raw = text.encode("utf-8")
+        self.out.append(b"data %d\n" % len(raw) + raw + b"\n")
+
+    def commit(self, ref: str, message: str, changed: dict[str, str], parent: int | None,
+               merge: int | None = None) -> int:
+        self.mark += 1
+        self.time += self.rng.randint(600, 6 * 3600)
+        name, email = self.rng.choice(AUTHORS)
+        self.out.append(f"commit {ref}\nmark :{self.mark}\n".encode())
+        self.out.append(f"author {name} <{email}> {self.time} +0100\n".encode())
+        self.out.append(f"committer {name} <{email}> {self.time} +0100\n".encode())
+        self._data(message)
+        if parent is not None:
+            self.out.append(f"from :{parent}\n".encode())
+        if merge is not None:
+            self.out.append(f"merge :{merge}\n".encode())
+        for rel, text in sorted(changed.items()):
+            self.out.append(f"M 100644 inline inventory/{rel}\n".encode())
+            self._data(text)
+        return self.mark
+
+    def day(self) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(self.time))
+
+    # ---- changes an administration makes
+
+    def _person(self):
+        rel = self.rng.choice(sorted(self.people))
+        return rel, self.rng.choice(self.people[rel].items)
+
+    def _ref(self) -> str:
+        n = self.rng.randint(1000, 9999)
+        return self.rng.choice([f" (#{n})", f"\n\nTicket: INC-2025-{n:04d}", f"\n\nApproved-by: Amtsleitung <al@gruenfelden.example>", ""])
+
+    def change(self, single_file: bool = False) -> tuple[str, dict[str, str]]:
+        """Apply one random change; returns (commit message, changed files)."""
+        kinds = ["vpn", "department", "extra", "suspend"] if single_file else \
+            ["vpn"] * 5 + ["department"] * 3 + ["extra", "ring", "ring", "firmware", "firmware", "firmware",
+                                                 "join", "join", "leave", "revoke", "suspend"]
+        kind = self.rng.choice(kinds)
+        if kind in ("vpn", "department", "extra", "suspend"):
+            rel, person = self._person()
+            if kind == "vpn":
+                person["vpn"] = not person.get("vpn", False)
+                message = f"{'Grant' if person['vpn'] else 'Withdraw'} VPN access: {person['username']}"
+            elif kind == "department":
+                person["department"] = self.rng.choice(self.departments)
+                message = f"{person['username']} moves to {person['department']}"
+            elif kind == "extra":
+                extra = sorted(set(person.get("extra_access", [])) | {self.rng.choice(self.networks)})
+                person["extra_access"] = extra
+                message = f"{person['username']}: access to {extra[-1]}"
+            else:
+                person["status"] = "active" if person.get("status") == "suspended" else "suspended"
+                message = f"{person['username']}: {person['status']}"
+            return message + self._ref(), {rel: self.people[rel].render()}
+        if kind in ("ring", "firmware"):
+            device = self.rng.choice(self.igel.items)
+            if kind == "ring":
+                device["ring"] = self.rng.choice(["pilot", "early", "all"])
+                message = f"{device['name']} to ring {device['ring']}"
+            else:
+                device["firmware"] = self.rng.choice(["12.5.1", "12.6.0", "12.6.1", "12.7.0"])
+                message = f"IGEL OS {device['firmware']} on {device['name']}"
+            return message + self._ref(), {"endpoints/igel.yml": self.igel.render()}
+        if kind == "join":
+            rel = self.rng.choice(sorted(self.people))
+            self.serial += 1
+            username = f"neu{self.serial:05d}"
+            ext = 2100 + self.serial % 7900
+            self.people[rel].items.append({"username": username, "name": f"Neue Person {self.serial}",
+                                           "department": self.rng.choice(self.departments),
+                                           "site": self.people[rel].items[0]["site"], "vpn": True,
+                                           "phone": {"extension": str(ext), "did": f"+49 9999 {ext}"}})
+            self.allocations.allocate("vpn-a-openvpn", f"person:{username}", self.day())
+            return f"New colleague {username}{self._ref()}", {
+                rel: self.people[rel].render(), "allocations.yml": self.allocations.render()}
+        if kind == "leave":
+            rel, person = self._person()
+            self.people[rel].items.remove(person)
+            self.allocations.release(f"person:{person['username']}", self.day())
+            return f"{person['username']} left{self._ref()}", {
+                rel: self.people[rel].render(), "allocations.yml": self.allocations.render()}
+        # revoke
+        _rel, person = self._person()
+        self.revocations[person["username"]] = {"date": self.day(), "reason": "device lost", "by": "Jana Admin"}
+        lines = ["revocations:"]
+        for user in sorted(self.revocations):
+            entry = self.revocations[user]
+            lines += [f"  {user}:", f"    date: {entry['date']}", f"    reason: \"{entry['reason']}\"",
+                      f"    by: \"{entry['by']}\""]
+        return f"Revoke VPN access of {person['username']}{self._ref()}", {
+            "access/revocations.yml": "\n".join(lines) + "\n"}
+
+    def build(self, commits: int) -> bytes:
+        main = self.commit("refs/heads/main", "Sample city: initial inventory", self.files, None)
+        n = 1
+        while n < commits:
+            if n % 10 == 0 and n + 3 <= commits:
+                # a topic branch with one change, main moves on in another file, then the merge
+                message, changed = self.change(single_file=True)
+                topic = self.commit("refs/heads/topic", message, changed, main)
+                device = self.rng.choice(self.igel.items)
+                device["firmware"] = self.rng.choice(["12.6.1", "12.7.0"])
+                main = self.commit("refs/heads/main", f"IGEL OS {device['firmware']} on {device['name']}",
+                                   {"endpoints/igel.yml": self.igel.render()}, main)
+                main = self.commit("refs/heads/main",
+                                   f"Merge branch 'topic' into 'main'\n\nSee merge request city/inventory!{n}",
+                                   changed, main, merge=topic)
+                n += 3
+                continue
+            message, changed = self.change()
+            main = self.commit("refs/heads/main", message, changed, main)
+            n += 1
+        return b"".join(self.out)
+
+
+def build_repository(directory: Path, commits: int, seed: int = 1) -> Path:
+    """A git repository in `directory` with `commits` commits; returns its inventory dir."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
+    stream = History(seed).build(commits)
+    subprocess.run(["git", "-C", str(directory), "fast-import", "--quiet"], input=stream, check=True)
+    subprocess.run(["git", "-C", str(directory), "symbolic-ref", "HEAD", "refs/heads/main"], check=True)
+    subprocess.run(["git", "-C", str(directory), "reset", "-q", "--hard"], check=True)
+    return directory / "inventory"
+
+
+def _timed(func):
+    start = time.perf_counter()
+    result = func()
+    return time.perf_counter() - start, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--commits", type=int, default=5000)
+    parser.add_argument("--person", default=None, help="person to ask about (default: the most changed)")
+    parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT / "src"))
+    from telework.audit.gitrepo import Repository
+    from telework.audit.index import AuditIndex
+
+    tmp = Path(tempfile.mkdtemp(prefix="telework-audit-bench-"))
+    where = args.keep or tmp / "repo"
+    try:
+        build_time, inventory = _timed(lambda: build_repository(where, args.commits))
+        repo = Repository(inventory)
+        index_path = tmp / "index.sqlite"
+        cold, chain = _timed(lambda: AuditIndex(repo, index_path).update())
+        index = AuditIndex(repo, index_path)
+        counts = index.db.execute("SELECT entity, COUNT(*) FROM entity_events WHERE entity LIKE 'person:%' "
+                                  "GROUP BY entity ORDER BY 2 DESC LIMIT 1").fetchone()
+        person = args.person or counts[0].split(":", 1)[1]
+        events_total = index.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        warm = []
+        for _ in range(5):
+            t, found = _timed(lambda: AuditIndex(repo, index_path).events(AuditIndex(repo, index_path).update(),
+                                                                           [f"person:{person}"]))
+            warm.append(t)
+        print(f"| commits in history | {len(chain)} (built in {build_time:.1f} s with git fast-import) |")
+        print(f"| events indexed | {events_total} |")
+        print(f"| cold index build | {cold:.2f} s ({cold / len(chain) * 1000:.2f} ms per commit) |")
+        print(f"| warm query, one person ({person}: {len(found)} events) | "
+              f"min {min(warm) * 1000:.0f} ms, median {sorted(warm)[2] * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms |",
+              flush=True)
+        cli_warm, _ = _timed(lambda: subprocess.run(
+            [sys.executable, "-m", "telework.cli", "audit", "log", str(inventory), "--person", person,
+             "--format", "json", "--index", str(index_path)], capture_output=True, check=True))
+        print(f"| warm `telework audit log --person` (whole process) | {cli_warm:.2f} s |")
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
