@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -182,3 +183,14 @@ class wireguard:
     def __exit__(self, *exc) -> None:
         subprocess.run(["ip", "netns", "exec", self.netns, "wg-quick", "down", str(self.config)],
                        capture_output=True, text=True, timeout=30)
+
+
+def test_host_suites_pass_on_this_deploy(org):
+    """NET.3.3.A3: the Testinfra acceptance suites of both roles pass on the deployed hosts
+    (tests/hosts/test_vpn_concentrator.py and test_auth_server.py, as `telework verify` runs them)."""
+    env = {**org.env, "TELEWORK_VERIFY": "1", "TELEWORK_INVENTORY": str(org.inventory),
+           "TELEWORK_VERIFY_LIMIT": ",".join(("vpn-a", "vpn-b", "radius-1"))}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "tests/hosts/test_vpn_concentrator.py", "tests/hosts/test_auth_server.py"],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stdout[-4000:]
