@@ -107,7 +107,8 @@ def _person(username: str, old: dict | None, new: dict | None, state: State) -> 
     now = new or old
     base = {"person": username, "name": now["name"]}
     out: list[Event] = []
-    empty = {"vpn": False, "status": "active", "extra_access": [], "did": None, "extension": None}
+    empty = {"vpn": False, "status": "active", "extra_access": [], "did": None, "did_written": None,
+             "extension": None}
     if old is None:
         out.append(Event("person_added", {**base, "department": new["department"], "site": new["site"],
                                           "status": new["status"]}, who))
@@ -139,13 +140,13 @@ def _person(username: str, old: dict | None, new: dict | None, state: State) -> 
                          who + [f"network:{network}"]))
     if old["did"] != new["did"]:
         if old["did"]:
-            out.append(Event("did_unassigned", {**base, "did": old["did"], "extension": old["extension"]},
+            out.append(Event("did_unassigned", {**base, "did": old["did_written"], "extension": old["extension"]},
                              who + [f"did:{old['did']}"]))
         if new["did"]:
-            out.append(Event("did_assigned", {**base, "did": new["did"], "extension": new["extension"]},
+            out.append(Event("did_assigned", {**base, "did": new["did_written"], "extension": new["extension"]},
                              who + [f"did:{new['did']}"]))
     elif old["extension"] != new["extension"]:
-        out.append(Event("extension_changed", {**base, "did": new["did"], "old": old["extension"],
+        out.append(Event("extension_changed", {**base, "did": new["did_written"], "old": old["extension"],
                                                "new": new["extension"]}, who))
     return out
 

@@ -93,6 +93,7 @@ def _person(item: dict) -> tuple[str, Entity]:
         "extra_access": _names(item.get("extra_access")),
         "extension": _text(phone.get("extension")),
         "did": _e164(phone.get("did")),
+        "did_written": _text(phone.get("did")),
     }
 
 

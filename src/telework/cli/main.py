@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .audit import audit
 from .common import TeleworkGroup
 from .generate import generate
 from .inventory_cmds import inventory, schema, validate
@@ -34,6 +35,7 @@ cli.add_command(lab)
 cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(verify)
+cli.add_command(audit)
 
 
 def main() -> None:
