@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from telework.lab.clients import OpenVpnClient, totp  # noqa: F401 (totp: used by the tests)
 from telework.secrets import SecretStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,13 +135,6 @@ def org(lab, tmp_path_factory) -> Org:
 # ------------------------------------------------------------------------------ real clients
 
 
-def totp(seed: str, at: float | None = None) -> str:
-    argv = ["oathtool", "--totp", "-b", "-"]
-    if at is not None:
-        argv[2:2] = ["-N", f"@{int(at)}"]
-    return subprocess.run(argv, input=seed, capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-
-
 def next_login_time(last_login: float) -> float:
     """Wait until the same person may log in again, and return the time.
 
@@ -153,71 +146,9 @@ def next_login_time(last_login: float) -> float:
     return time.time()
 
 
-@dataclass
-class OpenVpnResult:
-    connected: bool
-    log: str
-    address: str | None
-
-
-class OpenVpnClient:
-    """`openvpn` of this machine in a lab home's client namespace, with an enrolled bundle."""
-
-    def __init__(self, lab, home: str, workdir: Path):
-        self.lab, self.home, self.workdir = lab, home, workdir
-        self.netns = lab.overlay["homes"][home]["client_netns"]
-        self.pidfile: Path | None = None
-        self.device: str | None = None
-
-    def connect(self, bundle: Path, remote: str, port: int, username: str, code: str, device: str,
-                timeout: float = 20) -> OpenVpnResult:
-        """Start the client against one concentrator; wait for the tunnel or the refusal."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / f"{device}.ovpn"
-        lines = [line for line in bundle.read_text().splitlines() if not line.startswith(("remote ", "auth-user-pass"))]
-        creds = self.workdir / f"{device}.creds"
-        creds.write_text(f"{username}\n{code}\n")
-        creds.chmod(0o600)
-        config.write_text("\n".join(lines + [f"remote {remote} {port} udp", f"auth-user-pass {creds}",
-                                             "connect-retry-max 1", "auth-retry none"]) + "\n")
-        config.chmod(0o600)
-        log = self.workdir / f"{device}.log"
-        log.unlink(missing_ok=True)
-        self.pidfile, self.device = self.workdir / f"{device}.pid", device
-        run(["ip", "netns", "exec", self.netns, "openvpn", "--config", str(config), "--dev", device,
-             "--dev-type", "tun", "--log", str(log), "--writepid", str(self.pidfile), "--daemon"], timeout=15)
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            if "Initialization Sequence Completed" in text:
-                address = re.search(r"net_addr_v4_add: ([0-9.]+)/", text)
-                return OpenVpnResult(True, text, address.group(1) if address else None)
-            if "AUTH_FAILED" in text or "process exiting" in text:
-                break
-            time.sleep(0.25)
-        self.disconnect()
-        return OpenVpnResult(False, text, None)
-
-    def ping(self, address: str) -> bool:
-        return self.lab.home_exec(self.home, ["ping", "-n", "-c", "2", "-W", "2", address], timeout=15).returncode == 0
-
-    def disconnect(self) -> None:
-        if self.pidfile and self.pidfile.exists():
-            try:
-                pid = int(self.pidfile.read_text().strip())
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(40):
-                    os.kill(pid, 0)
-                    time.sleep(0.1)
-            except (ValueError, ProcessLookupError):
-                pass
-            self.pidfile.unlink(missing_ok=True)
-
-
 @pytest.fixture
 def openvpn(lab, tmp_path):
     """An OpenVPN client in home-1's client namespace, killed after the test."""
-    client = OpenVpnClient(lab, "home-1", tmp_path / "openvpn")
+    client = OpenVpnClient(lab.overlay["homes"]["home-1"]["client_netns"], tmp_path / "openvpn")
     yield client
     client.disconnect()

@@ -28,3 +28,12 @@ def test_select_hosts_groups_patterns_in_inventory_order():
 def test_unknown_limit_is_an_error():
     with pytest.raises(LimitError, match=r"--limit 'sip-2' matches no host and no group"):
         select(ENTRIES, "sip-1,sip-2")
+
+
+def test_exclusions_leave_hosts_out():
+    """`!group` leaves hosts out: every host but the offline notebooks, or a group minus one host."""
+    assert select(ENTRIES, "!linux_endpoints") == ["vpn-a", "sip-1"]
+    assert select(ENTRIES, "linux_endpoints,!linux-001") == ["linux-002"]
+    assert select(ENTRIES, "site_rathaus, !ring_pilot, !sip-*") == ["vpn-a"]
+    with pytest.raises(LimitError, match=r"--limit 'notebooks' matches no host"):
+        select(ENTRIES, "!notebooks")

@@ -2,7 +2,8 @@
 
 pyinfra's `files.put`/`files.template` print a diff with `--diff`, put template arguments into
 automatic operation names, and upload with the default mode before they chmod. This operation
-compares a sha256 digest (fact `FileState`), says only "content differs (sha256 a… -> b…)",
+compares a sha256 digest (fact `FileState`) and says only that the content differs (no digest
+either: a hash of a short secret can be brute-forced),
 and writes through a temporary file that is 0600 (or the asked mode) before a byte lands in it.
 """
 
@@ -40,14 +41,13 @@ def secret_file(path: str, content: str | bytes, mode: str = "600", user: str = 
     state = host.get_fact(FileState, path=path)
     same_content = state is not None and state["sha256"] == want
     if same_content and state["mode"] == int(mode) and (state["user"], state["group"]) == (user, group):
-        host.noop(f"secret file {path} is up to date (sha256 {want[:12]}…)")
+        host.noop(f"secret file {path} is up to date")
         return
     if same_content:
         host.log(f"{path}: mode/owner {state['mode']} {state['user']}:{state['group']} -> {mode} {user}:{group}")
         yield StringCommand("chmod", mode, QuoteString(path), "&&", "chown", f"{user}:{group}", QuoteString(path))
         return
-    before = f"sha256 {state['sha256'][:12]}…" if state else "absent"
-    host.log(f"Will {'modify' if state else 'create'} secret file {path} ({before} -> sha256 {want[:12]}…)")
+    host.log(f"Will {'modify' if state else 'create'} secret file {path} (content is secret, not shown)")
     tmp = f"{path}.telework-new"
     yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", QuoteString(tmp))
     yield FileUploadCommand(BytesIO(data), tmp)

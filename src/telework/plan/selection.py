@@ -2,8 +2,10 @@
 
 `plan`, `apply` and `verify` take the same `--limit`: a comma-separated list of host names,
 group names (role groups such as `sip_servers`, `site_<id>`, `ring_<name>`) or shell-style
-patterns of either (`linux-*`). An entry that matches nothing is an error: a typo in a CI
-variable must not silently shrink a rollout to nothing.
+patterns of either (`linux-*`). An entry starting with `!` leaves hosts out (`!notebooks`:
+every host but the notebooks, which are offline when CI runs), as Ansible's `--limit` does.
+An entry that matches nothing is an error: a typo in a CI variable must not silently shrink
+a rollout to nothing.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def select(entries: Iterable[tuple[str, dict, list[str]]], limit: str | Sequence
     wanted = parse_limit(limit)
     if not wanted:
         return [name for name, _, _ in entries]
-    chosen: set[str] = set()
-    for pattern in wanted:
+
+    def matching(pattern: str) -> set[str]:
         hits = {name for name, _, groups in entries
                 if fnmatchcase(name, pattern) or any(fnmatchcase(g, pattern) for g in groups)}
         if not hits:
@@ -43,5 +45,14 @@ def select(entries: Iterable[tuple[str, dict, list[str]]], limit: str | Sequence
                 f"--limit {pattern!r} matches no host and no group of the inventory "
                 f"(groups: {', '.join(groups)})"
             )
-        chosen |= hits
+        return hits
+
+    include = [p for p in wanted if not p.startswith("!")]
+    chosen: set[str] = set()
+    for pattern in include:
+        chosen |= matching(pattern)
+    if not include:
+        chosen = {name for name, _, _ in entries}
+    for pattern in (p[1:] for p in wanted if p.startswith("!")):
+        chosen -= matching(pattern)
     return [name for name, _, _ in entries if name in chosen]
