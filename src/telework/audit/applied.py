@@ -58,8 +58,7 @@ def link_runs(repo: Repository, head: str, chain: list[str],
         elif commit in position:
             reach.append(position[commit])
         else:
-            base = _merge_base(repo, head, commit)
-            reach.append(position.get(base, -1))
+            reach.append(_fork_point(repo, commit, position))
     chain_positions = sorted((position[sha], sha) for sha in chain if sha in position)
     applied: dict[str, Applied] = {}
     first_upto = good_upto = -1
@@ -89,8 +88,14 @@ def _full_sha(repo: Repository, commit: str | None) -> str | None:
         return commit
 
 
-def _merge_base(repo: Repository, head: str, commit: str) -> str | None:
+def _fork_point(repo: Repository, commit: str, position: dict[str, int]) -> int:
+    """Position of the newest main-line commit in `commit`'s own first-parent history: a run
+    from a branch applied the main line up to where the branch left it (plus the branch,
+    whose changes count as applied once the merge brings them onto the main line)."""
     try:
-        return git(repo.toplevel, "merge-base", head, commit).strip() or None
+        for sha in git(repo.toplevel, "rev-list", "--first-parent", commit).split():
+            if sha in position:
+                return position[sha]
     except GitError:
-        return None
+        pass
+    return -1
