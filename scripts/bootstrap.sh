@@ -12,6 +12,7 @@ APT_PACKAGES=(
   debootstrap systemd-container apt-cacher-ng            # the lab: base image, hosts, apt proxy
   iproute2 nftables openssh-client iputils-ping          # the lab: namespaces, NAT, SSH
   openvpn wireguard-tools wireguard-go                   # the lab: real VPN clients in a home network
+  chromium fonts-dejavu-core                             # audit report rendered headless (screenshot test)
 )
 CACHE=/var/cache/telework
 mkdir -p "$CACHE/pip"
