@@ -50,6 +50,8 @@ fi
 
 step "lab: boot the organisation's servers, a Linux endpoint and the home networks"
 "${TW[@]}" lab up "$INV"
+# The lab's overlay maps each host to its lab address and key; the inventory stays as it is.
+export TELEWORK_OVERLAY=/var/lib/telework/lab/gruenfelden/overlay.yml
 
 step "plan: what an apply would change"
 rc=0; "${TW[@]}" plan "$INV" --limit "$LIMIT" || rc=$?
