@@ -256,7 +256,8 @@ def _member_entity(member: str) -> str:
 def _allocations(old_state: State, new_state: State) -> list[Event]:
     old, new = old_state.allocations, new_state.allocations
     out = []
-    for key in sorted(set(old) | set(new), key=lambda k: (k[0] or "", k[1])):
+    changed = {key for key, _value in old.items() ^ new.items()}  # thousands of lines, few changed
+    for key in sorted(changed, key=lambda k: (k[0] or "", k[1])):
         before, after = old.get(key), new.get(key)
         if before is not None and after is not None and before[0] == after[0]:
             continue

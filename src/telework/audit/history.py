@@ -16,6 +16,7 @@ from `git log --raw`, contents through one `git cat-file --batch`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -53,7 +54,8 @@ class HistoryReader:
     def __init__(self, repo: Repository):
         self.repo = repo
         self.parser = Parser(repo.text)
-        self._branch_states: dict[str, State] = {}
+        #: recent main-line states by commit: a merged branch usually starts at one of them
+        self._main_states: OrderedDict[str, State] = OrderedDict()
 
     def walk(self, head: str, chain: list[str], done: set[str]) -> Iterator[CommitRecord]:
         """Records of the commits of `chain` (the main line up to `head`, oldest first) that are
@@ -68,9 +70,15 @@ class HistoryReader:
         revisions = [f"{base}..{head}"] if base else [head]
         for logged in self.repo.log(revisions):
             new_state = state.changed({c.path: c.new for c in logged.changes})
+            self._remember(logged.commit.sha, new_state)
             if logged.commit.sha not in done:
                 yield self._record(logged, state, new_state)
             state = new_state
+
+    def _remember(self, sha: str, state: State, keep: int = 64) -> None:
+        self._main_states[sha] = state
+        if len(self._main_states) > keep:
+            self._main_states.popitem(last=False)
 
     def _record(self, logged: LoggedCommit, old: State, new: State) -> CommitRecord:
         commit = logged.commit
@@ -91,7 +99,7 @@ class HistoryReader:
         for logged in branch:
             commit = logged.commit
             parent = commit.parents[0] if commit.parents else None
-            before = states.get(parent) if parent else None
+            before = (states.get(parent) or self._main_states.get(parent)) if parent else None
             if before is None:
                 before = State(self.repo.tree(parent), self.parser)
             after = before.changed({c.path: c.new for c in logged.changes})
