@@ -2,8 +2,14 @@
 
 An inventory is several files (as ops keep them: people per site, endpoints per kind).
 Each file holds top-level sections; list sections may be split across files and are
-concatenated in file order. The composed YAML node trees are kept, so any value can be
-traced back to its file and line when a check needs to report it, at no cost otherwise.
+concatenated in file order. Any value can be traced back to its file and line when a check
+needs to report it: this module is the one place that knows about positions.
+
+Reading is done twice over, for speed: `telework.yamlfast` reads the common case (about
+ten times faster than PyYAML, same meaning, no positions); a file it is not sure about is
+read by PyYAML (`_Loader`), which reports syntax errors and duplicate keys with their lines.
+PyYAML's node tree of a file, which holds the lines, is composed only when a problem in that
+file is located (`SourceFile.node`): a valid inventory of 50,000 people never needs one.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from . import yamlfast
 from .problems import Problem
 
 try:  # libyaml's parser is several times faster on large inventories
@@ -56,13 +63,44 @@ _Loader.add_implicit_resolver(
 )
 
 
-@dataclass
+#: Plain scalars resolved as `_Loader` resolves them, for the fast reader.
+_RESOLVER = yamlfast.Resolver(_Loader)
+_UNSET = object()
+
+
 class SourceFile:
-    path: Path
-    node: yaml.Node | None
+    """One section file: its path, its text, and PyYAML's node tree of it (positions).
+
+    The node tree is composed when first asked for, that is when a problem in this file is
+    located; files read by PyYAML anyway keep the tree they were read with."""
+
+    __slots__ = ("path", "text", "_node")
+
+    def __init__(self, path: Path, node: yaml.Node | None | object = _UNSET, text: str = "") -> None:
+        self.path = path
+        self.text = text
+        self._node = node
+
+    @property
+    def node(self) -> yaml.Node | None:
+        if self._node is _UNSET:
+            self._node = compose(self.text)
+        return self._node  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"SourceFile({str(self.path)!r})"
 
 
-@dataclass
+def compose(text: str) -> yaml.Node | None:
+    """PyYAML's node tree of a document (None when empty), with the line of every node."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+@dataclass(slots=True)
 class ItemOrigin:
     """Where a list item of a merged section came from."""
 
@@ -192,6 +230,16 @@ def load_texts(root: Path, files: Iterable[tuple[Path, str]]) -> tuple[Inventory
 
 
 def _add_file(source: InventorySource, path: Path, text: str, problems: list[Problem]) -> None:
+    try:
+        data = yamlfast.load(text, _RESOLVER)
+    except yamlfast.NotCommon:
+        _add_file_pyyaml(source, path, text, problems)
+        return
+    _add_data(source, SourceFile(path, text=text), data, problems)
+
+
+def _add_file_pyyaml(source: InventorySource, path: Path, text: str, problems: list[Problem]) -> None:
+    """PyYAML's reading of a file: syntax errors and duplicate keys are reported with their line."""
     rel = source.relative(path)
     loader = _Loader(text)
     loader.duplicate_keys = []
@@ -212,7 +260,11 @@ def _add_file(source: InventorySource, path: Path, text: str, problems: list[Pro
     for key, line in loader.duplicate_keys:
         problems.append(Problem("yaml.duplicate_key", f"key '{key}' appears twice in one mapping",
                                 "remove or rename one of them", file=rel, line=line))
-    sf = SourceFile(path=path, node=node)
+    _add_data(source, SourceFile(path, node=node, text=text), data, problems)
+
+
+def _add_data(source: InventorySource, sf: SourceFile, data, problems: list[Problem]) -> None:
+    rel = source.relative(sf.path)
     source.files.append(sf)
     if data is None:
         return
