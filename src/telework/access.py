@@ -128,6 +128,10 @@ class _Facts:
     prefix_of: dict[str, netaddr.IPNetwork]
     shared_networks: list[str]
     people: dict[str, VpnPerson] = field(default_factory=dict)
+    #: memos: people share their department's networks, and each address many rules
+    _prefixes: dict[tuple[str, ...], list[netaddr.IPNetwork]] = field(default_factory=dict)
+    _pools: dict[PoolKind, list[AddressPool]] = field(default_factory=dict)
+    _host_prefixes: dict[netaddr.IPAddress, netaddr.IPNetwork] = field(default_factory=dict)
 
     @property
     def inv(self) -> Inventory:
@@ -140,7 +144,23 @@ class _Facts:
         return known
 
     def prefixes(self, networks: Iterable[str]) -> list[netaddr.IPNetwork]:
-        return sorted({self.prefix_of[name] for name in networks if name in self.prefix_of})
+        key = tuple(networks)
+        known = self._prefixes.get(key)
+        if known is None:
+            known = self._prefixes[key] = sorted({self.prefix_of[name] for name in key if name in self.prefix_of})
+        return list(known)
+
+    def pools(self, kind: PoolKind) -> list[AddressPool]:
+        known = self._pools.get(kind)
+        if known is None:
+            known = self._pools[kind] = _pools(self.inv, kind)
+        return known
+
+    def host_prefix(self, address: netaddr.IPAddress) -> netaddr.IPNetwork:
+        known = self._host_prefixes.get(address)
+        if known is None:
+            known = self._host_prefixes[address] = _host_prefix(address)
+        return known
 
 
 def _facts(loaded: LoadedInventory) -> _Facts:
@@ -174,7 +194,7 @@ def _vpn_person(facts: _Facts, person: Person) -> VpnPerson:
     networks = inv.reachable_networks(person)
     member = person_key(person.username)
     addresses = {}
-    for pool in _pools(inv, PoolKind.openvpn):
+    for pool in facts.pools(PoolKind.openvpn):
         address = facts.allocations.address_of(pool.name, member)
         if address is not None:
             addresses[pool.concentrator] = address
@@ -381,7 +401,7 @@ def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> Concen
             f"{loaded.root}` and commit allocations.yml)")
 
     access_groups = _access_groups(facts, groups)
-    rules = [AccessRule(_host_prefix(source), facts.prefix_of[net], f"{g.name}: {net}")
+    rules = [AccessRule(facts.host_prefix(source), facts.prefix_of[net], f"{g.name}: {net}")
              for g in access_groups
              for source in g.sources
              for net in g.networks if net in facts.prefix_of]
@@ -405,7 +425,7 @@ def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> Concen
 
 
 def _host_prefix(address: netaddr.IPAddress) -> netaddr.IPNetwork:
-    return netaddr.IPNetwork(f"{address}/{32 if address.version == 4 else 128}")
+    return netaddr.IPNetwork(address)  # the address alone: /32 (IPv4) or /128 (IPv6)
 
 
 def peer_devices(loaded: LoadedInventory, facts: _Facts | None = None) -> list[LinuxEndpoint]:

@@ -29,7 +29,7 @@ def netmask(network: netaddr.IPNetwork) -> str:
     return str(network.netmask)
 
 
-def ccd_file(client: OpenVpnClient, network: netaddr.IPNetwork) -> str:
+def ccd_file(client: OpenVpnClient, network: netaddr.IPNetwork, _routes: dict | None = None) -> str:
     """The client-config-dir file of one person: their fixed address and their routes only.
 
     A fixed address per person makes every log line and firewall counter point at one person;
@@ -40,7 +40,12 @@ def ccd_file(client: OpenVpnClient, network: netaddr.IPNetwork) -> str:
         "# managed by telework: written from allocations.yml and the department's access",
         f"ifconfig-push {client.address} {network.netmask}",
     ]
-    lines += [f'push "route {p.network} {p.netmask}"' for p in client.prefixes]
+    routes = {} if _routes is None else _routes  # people share routes: format each prefix once
+    for p in client.prefixes:
+        route = routes.get(p)
+        if route is None:
+            route = routes[p] = f'push "route {p.network} {p.netmask}"'
+        lines.append(route)
     return "\n".join(lines) + "\n"
 
 
@@ -48,7 +53,8 @@ def ccd_files(view: ConcentratorView) -> dict[str, str]:
     """{username: ccd text} for every client of this concentrator's OpenVPN pool."""
     if view.openvpn_pool is None:
         return {}
-    return {c.username: ccd_file(c, view.openvpn_pool.network) for c in view.openvpn_clients}
+    routes: dict = {}
+    return {c.username: ccd_file(c, view.openvpn_pool.network, routes) for c in view.openvpn_clients}
 
 
 def nft_elements(items) -> str:
