@@ -255,11 +255,36 @@ def _timed(func):
     return time.perf_counter() - start, result
 
 
+def _spread(values: list[float], unit: float = 1.0, fmt: str = "{:.2f}") -> str:
+    ordered = sorted(values)
+    pick = [ordered[0], ordered[len(ordered) // 2], ordered[-1]]
+    return " / ".join(fmt.format(v * unit) for v in pick)
+
+
+SECTION = "audit-history"
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace this script's `<!-- bench:audit-history -->` section of RESULTS.md (or append it);
+    every other section of the shared file stays as it is."""
+    begin, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
+    block = f"{begin}\n{body.rstrip()}\n{end}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# telework benchmarks\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commits", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3, help="cold builds (fresh index each) and warm queries")
     parser.add_argument("--person", default=None, help="person to ask about (default: the most changed)")
     parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
+    parser.add_argument("--results", type=Path, help="write the section into this RESULTS.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT / "src"))
     from telework.audit.gitrepo import Repository
@@ -270,28 +295,69 @@ def main(argv: list[str] | None = None) -> int:
     try:
         build_time, inventory = _timed(lambda: build_repository(where, args.commits))
         repo = Repository(inventory)
-        index_path = tmp / "index.sqlite"
-        cold, chain = _timed(lambda: AuditIndex(repo, index_path).update())
+        colds = []
+        for n in range(args.repeat):
+            index_path = tmp / f"index-{n}.sqlite"
+            cold, chain = _timed(lambda: AuditIndex(repo, index_path).update())
+            colds.append(cold)
         index = AuditIndex(repo, index_path)
         counts = index.db.execute("SELECT entity, COUNT(*) FROM entity_events WHERE entity LIKE 'person:%' "
                                   "GROUP BY entity ORDER BY 2 DESC LIMIT 1").fetchone()
         person = args.person or counts[0].split(":", 1)[1]
         events_total = index.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        warm = []
-        for _ in range(5):
-            t, found = _timed(lambda: AuditIndex(repo, index_path).events(AuditIndex(repo, index_path).update(),
-                                                                           [f"person:{person}"]))
+
+        def query():
+            warm_index = AuditIndex(repo, index_path)
+            found = warm_index.events(warm_index.update(), [f"person:{person}"])
+            warm_index.close()
+            return found
+
+        warm, found = [], []
+        for _ in range(max(args.repeat, 5)):
+            t, found = _timed(query)
             warm.append(t)
-        print(f"| commits in history | {len(chain)} (built in {build_time:.1f} s with git fast-import) |")
-        print(f"| events indexed | {events_total} |")
-        print(f"| cold index build | {cold:.2f} s ({cold / len(chain) * 1000:.2f} ms per commit) |")
-        print(f"| warm query, one person ({person}: {len(found)} events) | "
-              f"min {min(warm) * 1000:.0f} ms, median {sorted(warm)[2] * 1000:.0f} ms, max {max(warm) * 1000:.0f} ms |",
-              flush=True)
-        cli_warm, _ = _timed(lambda: subprocess.run(
-            [sys.executable, "-m", "telework.cli", "audit", "log", str(inventory), "--person", person,
-             "--format", "json", "--index", str(index_path)], capture_output=True, check=True))
-        print(f"| warm `telework audit log --person` (whole process) | {cli_warm:.2f} s |")
+        cli = []
+        for _ in range(args.repeat):
+            t, _done = _timed(lambda: subprocess.run(
+                [sys.executable, "-m", "telework.cli", "audit", "log", str(inventory), "--person", person,
+                 "--format", "json", "--index", str(index_path)], capture_output=True, check=True))
+            cli.append(t)
+        # one more commit on top: the index computes only that one
+        subprocess.run(["git", "-C", str(where), "commit", "-q", "--allow-empty", "-m", "empty"], check=True)
+        (inventory / "endpoints" / "linux.yml").write_text(
+            (inventory / "endpoints" / "linux.yml").read_text(encoding="utf-8") + "# reviewed\n", encoding="utf-8")
+        subprocess.run(["git", "-C", str(where), "commit", "-q", "-am", "comment (#1)"], check=True,
+                       env={**__import__("os").environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x",
+                            "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"})
+        incremental, _chain = _timed(lambda: AuditIndex(repo, index_path).update())
+        import platform
+        rows = [
+            "## `telework audit`: one person over a long history",
+            "",
+            f"Command: `python benchmarks/audit_history.py --commits {args.commits} --repeat {args.repeat}`  ",
+            f"Machine: {platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}  ",
+            "History: the sample city (750 people) then synthetic commits (VPN grants and withdrawals, "
+            "department moves, extra networks, ring moves, firmware updates, joiners with number and "
+            "tunnel address, leavers, revocations, suspensions), every tenth change merged from a topic "
+            "branch; written with `git fast-import`.",
+            "",
+            "| measurement | min / median / max |",
+            "|---|---|",
+            f"| commits in the repository / on the inventory's main line | {args.commits} / {len(chain)} "
+            f"(repository built in {build_time:.1f} s) |",
+            f"| change events indexed | {events_total} |",
+            f"| cold index build, whole history (s) | {_spread(colds)} "
+            f"({min(colds) / len(chain) * 1000:.2f} ms per commit at best) |",
+            f"| warm query of one person (`{person}`, {len(found)} events), in-process (ms) | "
+            f"{_spread(warm, 1000, '{:.0f}')} |",
+            f"| warm `telework audit log --person {person} --format json`, whole process (s) | {_spread(cli)} |",
+            f"| index update after one new commit (s) | {incremental:.2f} |",
+        ]
+        body = "\n".join(rows) + "\n"
+        print(body)
+        if args.results:
+            write_section(args.results, body)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
