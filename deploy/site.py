@@ -21,8 +21,12 @@ ROLE_DEPLOYS = {
     "linux_endpoints": "linux_endpoint.py",
     "notebooks": "linux_endpoint.py",
 }
+#: groups whose hosts also get the pull agent (deploy/pull_agent.py: a no-op without pull_base_url)
+PULL_GROUPS = ("linux_endpoints", "notebooks")
 
 local.include(str(DEPLOY_DIR / "base.py"))
 for group, deploy_file in ROLE_DEPLOYS.items():
     if group in host.groups and (DEPLOY_DIR / deploy_file).exists():
         local.include(str(DEPLOY_DIR / deploy_file))
+if any(group in host.groups for group in PULL_GROUPS):
+    local.include(str(DEPLOY_DIR / "pull_agent.py"))

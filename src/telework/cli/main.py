@@ -13,6 +13,7 @@ from .ipam import ipam
 from .person import person
 from .pki import pki_group
 from .plan import apply, plan, verify
+from .pull import pull_group
 from .secret import secret
 from ..lab.cli import lab
 
@@ -36,6 +37,7 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(verify)
 cli.add_command(audit)
+cli.add_command(pull_group)
 
 
 def main() -> None:
