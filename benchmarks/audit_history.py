@@ -64,7 +64,7 @@ class ListFile:
                 self.items.append(yaml.safe_load(match.group(1)))
             elif not self.items:
                 self.header.append(line)
-        self.section = next(l[:-1] for l in self.header if l.endswith(":") and not l.startswith("#"))
+        self.section = next(h[:-1] for h in self.header if h.endswith(":") and not h.startswith("#"))
 
     def render(self) -> str:
         return "\n".join(self.header + [f"  - {_flow(i)}" for i in self.items]) + "\n"
@@ -154,7 +154,8 @@ class History:
 
     def _ref(self) -> str:
         n = self.rng.randint(1000, 9999)
-        return self.rng.choice([f" (#{n})", f"\n\nTicket: INC-2025-{n:04d}", f"\n\nApproved-by: Amtsleitung <al@gruenfelden.example>", ""])
+        return self.rng.choice([f" (#{n})", f"\n\nTicket: INC-2025-{n:04d}",
+                                "\n\nApproved-by: Amtsleitung <al@gruenfelden.example>", ""])
 
     def change(self, single_file: bool = False) -> tuple[str, dict[str, str]]:
         """Apply one random change; returns (commit message, changed files)."""
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         colds = []
         for n in range(args.repeat):
             index_path = tmp / f"index-{n}.sqlite"
-            cold, chain = _timed(lambda: AuditIndex(repo, index_path).update())
+            cold, chain = _timed(lambda path=index_path: AuditIndex(repo, path).update())
             colds.append(cold)
         index = AuditIndex(repo, index_path)
         counts = index.db.execute("SELECT entity, COUNT(*) FROM entity_events WHERE entity LIKE 'person:%' "

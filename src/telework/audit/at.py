@@ -104,7 +104,7 @@ def state_at(repo: Repository, day: date, *, head: str = "HEAD", timezone: str |
     extra = State(files, Parser(repo.text))
     revoked = extra.revocations
     addresses: dict[str, list[str]] = {}
-    for (pool, address), (member, _since) in sorted(extra.allocations.items()):
+    for (_pool, address), (member, _since) in sorted(extra.allocations.items()):
         addresses.setdefault(member, []).append(address)
     devices_of: dict[str, list[str]] = {}
     for section in ("igel_devices", "linux_endpoints", "notebooks"):

@@ -93,8 +93,8 @@ def log_(inventory: Path, person: str | None, device: str | None, since: date | 
             _say(line)
             if entry.applied:
                 _say("      " + _applied_text(entry.applied, cat, session.tz))
-            else:
-                _say("      " + cat("not_applied")) if _has_runs(session) else None
+            elif _has_runs(session):
+                _say("      " + cat("not_applied"))
 
 
 def _has_runs(session: Audit) -> bool:
