@@ -329,7 +329,21 @@ def _run(repo: Repo, commit: str, run_id: str, started: str, result: str = "ok")
                                   "changed_ops": [], "error": None},
                         "vpn-b": {"status": "unchanged", "ring": "pilot", "changed_ops": [], "error": None}},
               "plan": {"schema": "telework.plan/1"}}
-    runrecord.write(record, repo.root)
+    # as apply does it (from the inventory directory); git notes need an identity even where
+    # the machine has none configured
+    identity = {"GIT_AUTHOR_NAME": "Olaf Ops", "GIT_AUTHOR_EMAIL": "ops@example.org",
+                "GIT_COMMITTER_NAME": "Olaf Ops", "GIT_COMMITTER_EMAIL": "ops@example.org"}
+    saved = {k: os.environ.get(k) for k in identity}
+    os.environ.update(identity)
+    try:
+        where = runrecord.write(record, repo.inventory)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert where.startswith("git note"), where
 
 
 @pytest.fixture(scope="module")
