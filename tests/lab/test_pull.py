@@ -81,6 +81,8 @@ def pull(lab, tmp_path_factory):
         lab.ssh(HOST, f"rm -rf {STATE}/last-applied.json {STATE}/bundles {STATE}/outbox")
         yield {"inv": inv, "out": out, "url": url, "env": env}
     finally:
+        # the lab is shared: no timer left asking a server that is gone
+        lab.ssh(HOST, "systemctl disable --now telework-pull.timer")
         server.terminate()
         try:
             server.wait(timeout=10)
