@@ -1,0 +1,307 @@
+"""Scale: load, validate, allocate and render all configs of synthetic inventories of growing size.
+
+    python -m benchmarks --only scale [--baseline REV]
+
+Per size (700, 2,000, 10,000 and 50,000 people), one fresh process per measurement:
+
+* load      `load_inventory(dir, check=False)`: read and parse the YAML files, schema (pydantic)
+* validate  `validation.cross_check`: references, uniqueness, numbers, pools, allocations.yml
+            (load + validate is what `telework validate` does)
+* allocate  `ipam.sync` against the committed allocations.yml: the plan `telework ipam sync
+            --dry-run` prints (no change here: the generator allocated everyone)
+* render    every server's configuration as its deploy renders it: per concentrator
+            `access.concentrator_view`, its templates (OpenVPN, PAM, WireGuard, nftables) and
+            one client-config-dir file per person; per auth server `access.radius_view` and its
+            templates; the baseline's sshd and apt templates per server. Secrets are never read:
+            templates get the secret *paths* the deploys use, the secret values go through
+            `secret_file` and are not rendered here.
+
+Also one concentrator with about 10,000 clients and peers (view + templates + ccd files), and
+the SIP number plan of 10,000 extensions once a SIP role exists.
+
+The inventories are made once by `telework generate` into the cache directory (default
+/var/cache/telework/bench) with everyone with `vpn: true` marked enrolled (an empty
+`secrets/totp/<username>.age`: access.py reads only the names), and reused while the generator's
+code is unchanged (a stamp holds a digest of it and of the parameters).
+
+Contenders: `telework` (this tree) and, with `--baseline REV`, `telework@REV` (that commit's
+src/ on the import path, same inventories, same harness): the before/after of a change,
+measured paired in one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import shutil
+import sys
+import time
+from pathlib import Path
+
+NAME = "scale"
+TITLE = "Scale: load, validate, allocate, render (synthetic inventories)"
+SIZES = [700, 2_000, 10_000, 50_000]
+SMOKE_SIZES = [20, 60]
+#: people in the inventory whose first concentrator gets about 10,000 clients and peers
+#: (80 % of people have vpn: true, plus the managed Linux devices)
+CONCENTRATOR_PEOPLE = 11_100
+SMOKE_CONCENTRATOR_PEOPLE = 60
+SEED = 1
+TODAY = "2026-11-22"
+STAGES = ["load", "validate", "allocate", "render"]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- inventories
+
+
+def _generator_digest(people: int) -> str:
+    """Digest of what decides the generator's output: its code, the IPAM code it allocates
+    with, and the parameters."""
+    h = hashlib.sha256(f"{people} {SEED} {TODAY} enrolled-stubs-1".encode())
+    for rel in ("src/telework/generate.py", "src/telework/ipam.py", "src/telework/allocations_file.py"):
+        h.update((REPO_ROOT / rel).read_bytes())
+    return h.hexdigest()
+
+
+def inventory(cache_dir: Path, people: int, say=print) -> Path:
+    """The synthetic inventory of `people` people, generated unless the cached one is current."""
+    out = cache_dir / f"people-{people}-seed-{SEED}"
+    stamp = out / ".bench-stamp"
+    digest = _generator_digest(people)
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return out
+    say(f"  generating {out} ({people} people)")
+    if out.exists():
+        shutil.rmtree(out)
+    from datetime import date
+
+    from telework.generate import generate_inventory
+    from telework.inventory import load_inventory
+
+    generate_inventory(out, people, SEED, date.fromisoformat(TODAY))
+    totp = out / "secrets" / "totp"
+    totp.mkdir(parents=True, exist_ok=True)
+    for person in load_inventory(out, check=False).model.vpn_people():
+        (totp / f"{person.username}.age").touch()
+    stamp.write_text(digest + "\n")
+    return out
+
+
+# ---------------------------------------------------------------- the child: one measurement
+
+
+def _group_data() -> dict[str, dict]:
+    """group_data/<group>.py as dicts (the defaults the deploys see in host.data)."""
+    out = {}
+    for name in ("all", "vpn_concentrators", "auth_servers"):
+        data = runpy.run_path(str(REPO_ROOT / "group_data" / f"{name}.py"))
+        out[name] = {k: v for k, v in data.items() if not k.startswith("_")}
+    return out
+
+
+def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
+    """As deploy/vpn_concentrator.py renders: returns (bytes rendered, clients + peers)."""
+    from telework.access import concentrator_view
+    from telework.deploy_support import MANAGED_HEADER
+    from telework.vpn_render import ccd_files, nft_elements, render
+
+    d = data
+    view = concentrator_view(loaded, name)
+    conc = view.concentrator
+    common = {"header": "# " + MANAGED_HEADER.format(org=loaded.model.organisation.slug), "name": name,
+              "auth_server": view.auth_server.name}
+    instance = d["openvpn_instance"]
+    ovpn_dir = f"/etc/openvpn/server/{instance}"
+    size = 0
+    if view.openvpn_pool is not None:
+        pool = view.openvpn_pool
+        size += len(render("vpn_concentrator", f"/etc/pam.d/{d['openvpn_pam_service']}", **common,
+                           radius_conf="/etc/telework/pam_radius_auth.conf",
+                           radius_secret_name=view.radius_secret))
+        size += len(render("vpn_concentrator", f"/etc/openvpn/server/{instance}.conf", **common,
+                           instance=instance, public_address=conc.public_address, port=conc.openvpn_port,
+                           device=d["openvpn_device"], pool_network=pool.network.network,
+                           pool_netmask=pool.network.netmask, pool_address=pool.address, dir=ovpn_dir,
+                           dns_servers=view.dns_servers, keepalive=d["openvpn_keepalive"],
+                           tls_version_min=d["openvpn_tls_version_min"],
+                           data_ciphers=":".join(d["openvpn_data_ciphers"]),
+                           pam_service=d["openvpn_pam_service"]))
+        size += sum(len(text) for text in ccd_files(view).values())
+    if view.wireguard_pool is not None:
+        wg_if = d["wireguard_interface"]
+        size += len(render("vpn_concentrator", f"/etc/wireguard/{wg_if}.conf", **common, interface=wg_if,
+                           address=view.wireguard_pool.interface, port=conc.wireguard_port,
+                           private_key=d["wireguard_private_key"], peers=view.wireguard_peers))
+    tunnels = ", ".join(f'"{i}"' for i in (d["openvpn_device"], d["wireguard_interface"]))
+    size += len(render("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
+                       nft_elements=nft_elements, tunnels=tunnels, ssh_port=d["ssh_port"],
+                       public_address=conc.public_address, openvpn_port=conc.openvpn_port,
+                       wireguard_port=conc.wireguard_port, log_rate=d["nft_log_rate"],
+                       input_log_prefix=d["nft_log_prefix_input_drop"],
+                       forward_log_prefix=d["nft_log_prefix_forward_drop"]))
+    return size, len(view.openvpn_clients) + len(view.wireguard_peers)
+
+
+def _render_auth_server(loaded, name: str, d: dict) -> int:
+    """As deploy/auth_server.py renders (every concentrator's client entry; seeds are secrets)."""
+    from telework.access import radius_view
+    from telework.deploy_support import MANAGED_HEADER
+    from telework.vpn_render import render
+
+    view = radius_view(loaded, name)
+    header = "# " + MANAGED_HEADER.format(org=loaded.model.organisation.slug)
+    common = {"header": header, "name": name}
+    conf = d["radius_config_dir"]
+    size = len(render("auth_server", f"{conf}/clients.conf", **common, clients=view.clients,
+                      secrets_dir=f"{conf}/telework-secrets"))
+    size += len(render("auth_server", f"/etc/pam.d/{d['totp_pam_service']}", **common,
+                       users_file=d["totp_users_file"], window=d["totp_window"], digits=d["totp_digits"]))
+    size += len(render("auth_server", f"{conf}/mods-enabled/telework_totp", **common,
+                       pam_service=d["totp_pam_service"]))
+    size += len(render("auth_server", f"{conf}/sites-enabled/telework", **common,
+                       address=view.auth_server.address.ip, port=d["radius_auth_port"], digits=d["totp_digits"],
+                       pam_service=d["totp_pam_service"]))
+    size += len(render("auth_server", f"{conf}/radiusd.conf", **common, reject_delay=d["radius_reject_delay"]))
+    size += len(render("auth_server", "/usr/local/lib/telework/telework-oath-merge", header=header))
+    return size + sum(len(u.username) for u in view.users)
+
+
+def _render_base(loaded, d: dict) -> int:
+    """deploy/base.py's templates, once per server (pyinfra renders them with Jinja2 too)."""
+    import jinja2
+
+    from telework.deploy_support import MANAGED_HEADER, template_path
+
+    settings = loaded.model.organisation.settings
+    header = MANAGED_HEADER.format(org=loaded.model.organisation.slug)
+    size = 0
+    for _group, _server in loaded.model.servers():
+        sshd = Path(template_path("base", "/etc/ssh/sshd_config.d/telework.conf")).read_text()
+        size += len(jinja2.Template(sshd).render(header="# " + header, **d))
+        if settings.apt_proxy:
+            apt = Path(template_path("base", "/etc/apt/apt.conf.d/01telework-proxy")).read_text()
+            size += len(jinja2.Template(apt).render(header="// " + header, apt_proxy=settings.apt_proxy))
+    return size
+
+
+def child(args: dict) -> dict:
+    """One measurement in this fresh process: the stages of `args["kind"]`, in seconds."""
+    from datetime import date
+
+    t0 = time.perf_counter()
+    from telework.inventory import load_inventory
+    from telework.ipam import Allocations, allocations_path, sync
+    from telework.validation import cross_check
+
+    root = Path(args["inventory"])
+    data = _group_data()
+    out: dict = {"import": time.perf_counter() - t0}
+    t = time.perf_counter()
+    loaded = load_inventory(root, check=False)
+    out["load"] = time.perf_counter() - t
+    if args["kind"] == "concentrator":
+        t = time.perf_counter()
+        size, peers = _render_concentrator(loaded, args["concentrator"], {**data["all"], **data["vpn_concentrators"]})
+        out.update(render=time.perf_counter() - t, bytes=size, peers=peers)
+        return out
+    t = time.perf_counter()
+    problems = cross_check(loaded)
+    out["validate"] = time.perf_counter() - t
+    loaded.problems.extend(problems)
+    if loaded.errors:
+        raise SystemExit(f"{root} has errors: {loaded.errors[0].format()}")
+    t = time.perf_counter()
+    result = sync(loaded.model, Allocations.load(allocations_path(root)), date.fromisoformat(TODAY))
+    out["allocate"] = time.perf_counter() - t
+    out["changes"] = len(result.changes)
+    t = time.perf_counter()
+    size = _render_base(loaded, data["all"])
+    for conc in loaded.model.vpn_concentrators:
+        size += _render_concentrator(loaded, conc.name, {**data["all"], **data["vpn_concentrators"]})[0]
+    for auth in loaded.model.auth_servers:
+        size += _render_auth_server(loaded, auth.name, {**data["all"], **data["auth_servers"]})
+    out["render"] = time.perf_counter() - t
+    out["bytes"] = size
+    out["servers"] = len(loaded.model.servers())
+    return out
+
+
+# ---------------------------------------------------------------- the parent: tables
+
+
+def run(ctx) -> str:
+    from benchmarks.harness import median, paired_ratio, spread
+
+    sizes = SMOKE_SIZES if ctx.smoke else SIZES
+    cases = [{"kind": "all", "people": n, "inventory": str(inventory(ctx.cache_dir, n, ctx.say))} for n in sizes]
+    conc_people = SMOKE_CONCENTRATOR_PEOPLE if ctx.smoke else CONCENTRATOR_PEOPLE
+    cases.append({"kind": "concentrator", "people": conc_people, "concentrator": "vpn-a",
+                  "inventory": str(inventory(ctx.cache_dir, conc_people, ctx.say))})
+    results = ctx.measure(NAME, cases)
+    names = [c.name for c in ctx.contenders]
+    main = names[0]
+    lines = [f"Repetitions: {ctx.repetitions} per size and contender, each in a fresh process, contenders "
+             f"interleaved. Seconds as min / median / max; peak RSS of the whole process (MiB, median).", ""]
+
+    lines += ["| people | contender | load | validate | allocate | render | load+validate+render | "
+              "peak RSS MiB |", "|---|---|---|---|---|---|---|---|"]
+    totals: dict[tuple[int, str], list[float]] = {}
+    for index, case in enumerate(cases[:-1]):
+        for name in names:
+            runs = results[(index, name)]
+            totals[(index, name)] = [r["load"] + r["validate"] + r["render"] for r in runs]
+            row = [f"{case['people']:,}", name] + [spread(r[s] for r in runs) for s in STAGES]
+            row += [spread(totals[(index, name)]), f"{median(r['peak_rss_mb'] for r in runs):.0f}"]
+            lines.append("| " + " | ".join(row) + " |")
+    first = results[(0, main)][0]
+    lines += ["", f"Servers rendered per inventory: {first['servers']} (concentrators, auth servers, SIP servers); "
+              f"allocate found {first['changes']} change(s) (the generator allocated everyone)."]
+
+    lines += ["", f"Growth of load+validate+render ({main}, medians): time factor against people factor, "
+              "from one size to the next (1.0 = linear).", "",
+              "| from -> to | people x | time x | time per 1,000 people (s) | peak RSS x |", "|---|---|---|---|---|"]
+    for index in range(1, len(cases) - 1):
+        a, b = cases[index - 1]["people"], cases[index]["people"]
+        ta, tb = median(totals[(index - 1, main)]), median(totals[(index, main)])
+        ra = median(r["peak_rss_mb"] for r in results[(index - 1, main)])
+        rb = median(r["peak_rss_mb"] for r in results[(index, main)])
+        lines.append(f"| {a:,} -> {b:,} | {b / a:.1f} | {tb / ta:.2f} ({tb / ta / (b / a):.2f} of linear) | "
+                     f"{tb / b * 1000:.3f} | {rb / ra:.2f} |")
+
+    if len(names) > 1:
+        lines += ["", f"Paired ratios {names[1]} / {main} (median of per-repetition ratios; above 1: {main} is "
+                  "faster):", "", "| people | load | validate | allocate | render | load+validate+render | "
+                  "peak RSS |", "|---|---|---|---|---|---|---|"]
+        for index, case in enumerate(cases[:-1]):
+            a, b = results[(index, main)], results[(index, names[1])]
+            row = [f"{case['people']:,}"] + [f"{paired_ratio([r[s] for r in b], [r[s] for r in a]):.1f}"
+                                             for s in STAGES]
+            row.append(f"{paired_ratio(totals[(index, names[1])], totals[(index, main)]):.1f}")
+            row.append(f"{paired_ratio([r['peak_rss_mb'] for r in b], [r['peak_rss_mb'] for r in a]):.2f}")
+            lines.append("| " + " | ".join(row) + " |")
+
+    conc = cases[-1]
+    lines += ["", "Single configurations:", "", "| what | contender | load (s) | render (s) | output | peak RSS MiB |",
+              "|---|---|---|---|---|---|"]
+    for name in names:
+        runs = results[(len(cases) - 1, name)]
+        lines.append(f"| concentrator {conc['concentrator']} of the {conc['people']:,}-person inventory: "
+                     f"{runs[0]['peers']:,} OpenVPN clients + WireGuard peers (view, 4 templates, "
+                     f"{runs[0]['peers']:,} ccd files) | {name} | {spread(r['load'] for r in runs)} | "
+                     f"{spread(r['render'] for r in runs)} | {runs[0]['bytes'] / 1e6:.1f} MB | "
+                     f"{median(r['peak_rss_mb'] for r in runs):.0f} |")
+    sip = "deploy/sip_server.py exists: add its number plan here" if (REPO_ROOT / "deploy" / "sip_server.py").exists() \
+        else "no SIP role yet (deploy/sip_server.py)"
+    lines.append(f"| SIP number plan of 10,000 extensions | - | not built yet | not built yet | {sip} | - |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        from benchmarks.harness import child_result
+
+        child_result(child(json.loads(sys.argv[2])))
+    else:
+        raise SystemExit("run the benchmarks with `python -m benchmarks --only scale`")
