@@ -150,8 +150,12 @@ else:
     systemd.service(name=f"wireguard: {unit} enabled and running", service=unit, running=True, enabled=True)
     server.shell(
         name=f"wireguard: peers of {wg_if} applied without dropping tunnels (wg syncconf)",
-        commands=[f"wg-quick strip {wg_if} > /run/telework-{wg_if}.conf && wg syncconf {wg_if} "
-                  f"/run/telework-{wg_if}.conf && rm -f /run/telework-{wg_if}.conf"],
+        # The config names no private key (PostUp loads it from its file) and `wg syncconf` makes
+        # the interface match exactly: the key goes into the temporary (0600) copy, else syncconf
+        # would remove it and every tunnel would die.
+        commands=[f"umask 077 && wg-quick strip {wg_if} | awk -v key=\"$(cat {wg_key})\" "
+                  f"'{{print}} /^\\[Interface\\]/{{print \"PrivateKey = \" key}}' > /run/telework-{wg_if}.conf "
+                  f"&& wg syncconf {wg_if} /run/telework-{wg_if}.conf; rc=$?; rm -f /run/telework-{wg_if}.conf; exit $rc"],
         _if=peers.did_change,
     )
     systemd.service(name=f"wireguard: {unit} restarted for a new private key", service=unit,
