@@ -231,7 +231,7 @@ def run(*args: str):
 
     from telework.cli.main import cli
 
-    return CliRunner().invoke(cli, list(args))
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})  # tables unwrapped, whatever the terminal
 
 
 def test_cli_init_is_idempotent_and_says_what_to_commit(sample):
