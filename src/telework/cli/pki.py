@@ -58,7 +58,8 @@ def list_(inventory: Path, fmt: str) -> None:
         return
     now = datetime.now(UTC)
     table = Table(title=f"certificates issued by the VPN CA of {inventory}")
-    for column in ("serial", "owner", "kind", "expires", "revoked"):
+    table.add_column("serial", no_wrap=True)  # copied into revocation tickets: never broken
+    for column in ("owner", "kind", "expires", "revoked"):
         table.add_column(column)
     for cert in certs:
         expiry = f"{cert.not_after:%Y-%m-%d}"
