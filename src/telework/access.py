@@ -233,8 +233,7 @@ def find_person(loaded: LoadedInventory, username: str) -> Person:
     """The person called `username`, or AccessError naming the closest usernames."""
     person = loaded.model.person(username)
     if person is None:
-        raise AccessError(f"no person '{username}' in {loaded.root}" + _did_you_mean(
-            username, [p.username for p in loaded.model.people]))
+        raise _unknown(loaded, "person", username, (p.username for p in loaded.model.people))
     return person
 
 
@@ -242,14 +241,15 @@ def find_device(loaded: LoadedInventory, name: str) -> LinuxEndpoint:
     """The Linux endpoint or notebook called `name`, or AccessError naming the closest ones."""
     devices = {d.name: d for _, d in loaded.model.managed_endpoints()}
     if name not in devices:
-        raise AccessError(f"no Linux endpoint or notebook '{name}' in {loaded.root}" + _did_you_mean(
-            name, list(devices)))
+        raise _unknown(loaded, "Linux endpoint or notebook", name, devices)
     return devices[name]
 
 
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
-    return f"; did you mean {', '.join(close)}?" if close else " (check the spelling)"
+def _unknown(loaded: LoadedInventory, what: str, name: str, candidates: Iterable[str]) -> AccessError:
+    """The error for a name the inventory does not have, naming the closest ones it has."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else " (check the spelling)"
+    return AccessError(f"no {what} '{name}' in {loaded.root}{hint}")
 
 
 def where(loaded: LoadedInventory, section: str, key: str, value: str) -> str:
@@ -359,8 +359,7 @@ def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> Concen
     inv = facts.inv
     concentrator = next((c for c in inv.vpn_concentrators if c.name == concentrator_name), None)
     if concentrator is None:
-        raise AccessError(f"no VPN concentrator '{concentrator_name}' in {loaded.root}" + _did_you_mean(
-            concentrator_name, [c.name for c in inv.vpn_concentrators]))
+        raise _unknown(loaded, "VPN concentrator", concentrator_name, (c.name for c in inv.vpn_concentrators))
     auth_server = next(a for a in inv.auth_servers if a.name == concentrator.auth_server)
     openvpn_pool = _tunnel_pool(inv, concentrator.name, PoolKind.openvpn)
     wireguard_pool = _tunnel_pool(inv, concentrator.name, PoolKind.wireguard)
@@ -549,8 +548,7 @@ def radius_view(loaded: LoadedInventory, auth_server_name: str) -> RadiusView:
     inv = facts.inv
     server = next((a for a in inv.auth_servers if a.name == auth_server_name), None)
     if server is None:
-        raise AccessError(f"no auth server '{auth_server_name}' in {loaded.root}" + _did_you_mean(
-            auth_server_name, [a.name for a in inv.auth_servers]))
+        raise _unknown(loaded, "auth server", auth_server_name, (a.name for a in inv.auth_servers))
     clients = [RadiusClient(c.name, c.address.ip, radius_secret(c.name))
                for c in sorted(inv.vpn_concentrators, key=lambda c: c.name) if c.auth_server == server.name]
     users = []
