@@ -59,15 +59,16 @@ def lab() -> Lab:
     if os.geteuid() != 0:
         pytest.skip("the lab needs root")
     inventory = Path(os.environ.get("TELEWORK_LAB_INVENTORY", "inventory/sample"))
-    if lab_impl.is_up(lab_impl.load_topology(inventory)):
-        yield Lab(inventory, lab_impl.up(inventory, log=lambda *_: None))
-        return
+    planned = lab_impl.load_topology(inventory)
+    slug, started_here = planned.slug, not lab_impl.is_up(planned)
     try:
         topology = lab_impl.up(inventory, log=lambda *_: None)
     except Exception:
-        lab_impl.down_slug(lab_impl.load_topology(inventory).slug, log=lambda *_: None)
+        if started_here:
+            lab_impl.down_slug(slug, log=lambda *_: None)
         raise
     try:
         yield Lab(inventory, topology)
     finally:
-        lab_impl.down_slug(topology.slug, log=lambda *_: None)
+        if started_here:
+            lab_impl.down_slug(slug, log=lambda *_: None)
