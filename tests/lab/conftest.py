@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from telework.lab.clients import OpenVpnClient, totp  # noqa: F401 (totp: used by the tests)
+from telework.lab.clients import OpenVpnClient, totp, wait_for_next_login  # noqa: F401 (totp: used by the tests)
 from telework.secrets import SecretStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,13 +136,8 @@ def org(lab, tmp_path_factory) -> Org:
 
 
 def next_login_time(last_login: float) -> float:
-    """Wait until the same person may log in again, and return the time.
-
-    pam_oath records the time of each successful login and refuses any code less than one
-    30-second step after it (measured from the login, not from the step's start), so a second
-    login of the same person needs a code made at least 30 s after the first login."""
-    while time.time() < last_login + 31:
-        time.sleep(min(1.0, last_login + 31 - time.time()))
+    """Wait until the same person may log in again (see `wait_for_next_login`); the time then."""
+    wait_for_next_login(last_login)
     return time.time()
 
 

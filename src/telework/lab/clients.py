@@ -36,6 +36,16 @@ def totp(seed_base32: str, at: float | None = None) -> str:
     return str(value % 10**TOTP_DIGITS).zfill(TOTP_DIGITS)
 
 
+def wait_for_next_login(last_login: float) -> None:
+    """Wait until the same person may log in again.
+
+    pam_oath on the RADIUS server records the time of each successful login and refuses any
+    code less than one step after it (measured from the login, not from the step's start, and
+    shared by both concentrators), so a person's next login needs a code made a step later."""
+    while time.time() < last_login + TOTP_STEP + 1:
+        time.sleep(min(1.0, last_login + TOTP_STEP + 1 - time.time()))
+
+
 @dataclass
 class OpenVpnResult:
     connected: bool

@@ -17,7 +17,7 @@ import yaml
 from ..access import totp_secret, vpn_person
 from ..inventory import require_inventory
 from ..secrets import SecretStore
-from .clients import TOTP_STEP, OpenVpnClient, totp
+from .clients import OpenVpnClient, totp, wait_for_next_login
 from .errors import LabError
 from .overlay import overlay_path
 
@@ -49,8 +49,7 @@ def run_vpn_check(inventory: Path, username: str, bundle: Path, home: str, log=p
     with tempfile.TemporaryDirectory(prefix="telework-vpn-check-") as workdir:
         client = OpenVpnClient(homes[home]["client_netns"], Path(workdir))
         for c in loaded.model.vpn_concentrators:
-            while time.time() < last_login + TOTP_STEP + 1:  # a fresh code for the next login
-                time.sleep(0.5)
+            wait_for_next_login(last_login)
             log(f"{c.name}: logging in as {username} from {home} ...")
             outcome = client.connect(bundle, str(c.public_address), c.openvpn_port, username, totp(seed),
                                      device=f"twcheck{len(results)}")
