@@ -27,7 +27,7 @@ from telework.revocations import load_revocations
 from telework.secrets import SecretStore
 
 from ..conftest import edit
-from .test_pki import make_sample, needs_openssl, openssl
+from .test_pki import needs_openssl, openssl
 
 needs_oathtool = pytest.mark.skipif(shutil.which("oathtool") is None and not os.environ.get("CI"),
                                     reason="oathtool is not installed (Debian package oathtool)")
@@ -52,16 +52,6 @@ def test_rfc6238_check_matches_the_rfc_test_vector():
 
 def inline(text: str, tag: str) -> str:
     return re.search(rf"<{tag}>\n(.*?)\n</{tag}>", text, re.DOTALL).group(1) + "\n"
-
-
-@pytest.fixture
-def sample(tmp_path: Path, monkeypatch) -> Path:
-    return make_sample(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def store(sample: Path) -> SecretStore:
-    return SecretStore(sample)
 
 
 @pytest.fixture

@@ -18,32 +18,12 @@ from telework import pki
 from telework.access import CA_KEY_SECRET, TLS_CRYPT_SECRET
 from telework.secrets import SecretStore
 
-from ..conftest import SAMPLE, edit
+from ..conftest import edit
 
 # CI installs openssl and oathtool (scripts/bootstrap.sh): there a missing tool fails instead of skipping.
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None and not os.environ.get("CI"),
                                    reason="the openssl CLI is not installed")
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-
-
-def make_sample(tmp_path: Path, monkeypatch) -> Path:
-    """A writable copy of the sample city with a throwaway age identity (never the tester's)."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TELEWORK_AGE_IDENTITY", str(tmp_path / "ops-identity.txt"))
-    target = tmp_path / "gruenfelden"
-    shutil.copytree(SAMPLE, target)
-    SecretStore(target).init_identity(comment="Ops test")
-    return target
-
-
-@pytest.fixture
-def sample(tmp_path: Path, monkeypatch) -> Path:
-    return make_sample(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def store(sample: Path) -> SecretStore:
-    return SecretStore(sample)
 
 
 @pytest.fixture
