@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import socket
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 #: The first lines of the file; the rest is generated from the allocations.
 HEADER = """\
@@ -240,28 +237,3 @@ def _pool_key(name: str) -> str:
     if _PLAIN_POOL_RE.match(name) and name not in _YAML_WORDS:
         return name
     return json.dumps(name)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step: readers see the old file or the new one, never half."""
-    path = Path(path)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -21,8 +21,6 @@ concentrators' peers at the next deploy, because their owner no longer has acces
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +41,7 @@ from .access import (
     where,
     wireguard_key_secret,
 )
+from .atomicfile import write_atomic
 from .inventory import LoadedInventory, load_inventory, require_inventory
 from .ipam import Allocations, allocations_path, concentrator_address, device_key
 from .model import DeviceStatus, PersonStatus, PoolKind
@@ -109,7 +108,7 @@ def write_qr(uri: str, path: str | Path) -> Path:
 
     buffer = BytesIO()
     qr_code(uri).save(buffer, kind=path.suffix.lower().lstrip("."), scale=6, border=4)
-    _write_private(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue(), mode=0o600)
     return path
 
 
@@ -150,11 +149,11 @@ def enroll(inventory_dir: str | Path, store: SecretStore, username: str, out_dir
     org = loaded.model.organisation
     bundle = out_dir / f"{username}.ovpn"
     _make_private_dir(out_dir)
-    _write_private(bundle, render_bundle(
+    write_atomic(bundle, render_bundle(
         organisation=org.name, username=username, name=person.name, serial=record.serial,
         not_after=record.not_after, remotes=[(str(c.public_address), c.openvpn_port) for c in concentrators],
         server_name=server_name, ca=ca, cert=cert_pem, key=key_pem, tls_crypt=tls_crypt, written=moment,
-    ).encode("utf-8"))
+    ).encode("utf-8"), mode=0o600)
     uri = otpauth_uri(org.name, username, seed)
     files = [bundle]
     if qr_file is not None:
@@ -244,12 +243,12 @@ def _enroll_device(loaded: LoadedInventory, store: SecretStore, username: str, n
                               f"{wireguard_key_secret(concentrator.name)}): run `telework pki init {loaded.root}`")
         allowed = [f"{concentrator_address(pool.prefix)}/32", *(str(p) for p in prefixes)]
         path = out_dir / f"{name}-{concentrator.name}.conf"
-        _write_private(path, render_wireguard(
+        write_atomic(path, render_wireguard(
             device=name, owner=username, concentrator=f"{concentrator.name}.{domain}",
             others=[f"{name}-{p.concentrator}.conf" for p in pools if p is not pool],
             address=f"{held[pool.concentrator]}/32", server_public_key=info.public,
             endpoint=f"{concentrator.public_address}:{concentrator.wireguard_port}", allowed_ips=allowed,
-            written=moment).encode("utf-8"))
+            written=moment).encode("utf-8"), mode=0o600)
         files.append(path)
     if not device.wireguard_public_key:
         notes.append(f"{name} has no wireguard_public_key in the inventory yet: the concentrators add it as a "
@@ -329,19 +328,3 @@ def _make_private_dir(path: Path) -> None:
         path.mkdir(mode=0o700, parents=True)
     elif not path.is_dir():
         raise AccessError(f"{path} is not a directory: pass --out DIR")
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write atomically with mode 0600 from the start (the file never exists readable by others)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

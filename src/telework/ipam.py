@@ -28,7 +28,8 @@ from pathlib import Path
 
 import netaddr
 
-from .allocations_file import FileProblem, ParsedFile, PoolEntries, int_to_address, parse, render, write_atomic
+from .allocations_file import FileProblem, ParsedFile, PoolEntries, int_to_address, parse, render
+from .atomicfile import write_atomic
 from .inventory import LoadedInventory
 from .model import AddressPool, Inventory, PoolKind
 from .problems import AllocationError, Problem, Severity

@@ -49,7 +49,7 @@ from .access import (
     server_key_secret,
     wireguard_key_secret,
 )
-from .allocations_file import write_atomic
+from .atomicfile import write_atomic
 from .inventory import require_inventory
 from .problems import TeleworkError
 from .secrets import SecretStore

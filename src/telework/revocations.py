@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from .allocations_file import write_atomic
+from .atomicfile import write_atomic
 from .problems import TeleworkError
 
 REVOCATIONS_FILE = Path("access") / "revocations.yml"

@@ -41,7 +41,6 @@ import os
 import re
 import socket
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +50,7 @@ from secrets import choice, token_bytes, token_hex
 import pyrage
 import yaml
 
+from .atomicfile import write_atomic
 from .problems import SecretError
 from .redact import MIN_LENGTH, Redactor
 
@@ -115,25 +115,6 @@ def _user_at_host() -> str:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` through a temporary file and a rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # --- generating values --------------------------------------------------------------------------
@@ -395,7 +376,7 @@ class SecretStore:
             public = str(identity.to_public())
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             text = f"# created: {_now()}\n# public key: {public}\n{identity}\n"
-            _atomic_write(target, text.encode("ascii"), mode=0o600)
+            write_atomic(target, text.encode("ascii"), mode=0o600)
         self._identity_arg, self._identities = target, None
         public = self.public_keys()[0]
         self.add_recipient(public, comment or _user_at_host())
@@ -430,7 +411,7 @@ class SecretStore:
         if text and not text.endswith("\n"):
             text += "\n"
         text += f"\n# {comment} (added {_now()[:10]})\n{key}\n"
-        _atomic_write(self.recipients_path, text.encode("utf-8"))
+        write_atomic(self.recipients_path, text.encode("utf-8"), mode=0o644)
         return True
 
     def remove_recipient(self, key: str) -> bool:
@@ -449,7 +430,7 @@ class SecretStore:
                     out.pop()
                 continue
             out.append(line)
-        _atomic_write(self.recipients_path, ("\n".join(out) + "\n").encode("utf-8"))
+        write_atomic(self.recipients_path, ("\n".join(out) + "\n").encode("utf-8"), mode=0o644)
         return True
 
     def _recipient_keys(self) -> list[str]:
@@ -491,7 +472,7 @@ class SecretStore:
 
     def _save_index(self, index: dict[str, dict]) -> None:
         self._index_cache = None
-        _atomic_write(self.index_path, _format_index(index).encode("utf-8"))
+        write_atomic(self.index_path, _format_index(index).encode("utf-8"), mode=0o644)
         key = self._index_key()
         if key is not None:
             self._index_cache = (key, index)
@@ -582,7 +563,7 @@ class SecretStore:
             ciphertext = pyrage.encrypt(value.encode("utf-8"), parsed, armored=True)
         except pyrage.EncryptError as exc:
             raise SecretError(f"secret {name} cannot be encrypted: {exc}") from None
-        _atomic_write(self.path_of(name), ciphertext)
+        write_atomic(self.path_of(name), ciphertext, mode=0o644)
 
     def set(
         self, name: str, value: str, kind: str = "manual", *, replace: bool = True

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telework import allocations_file
+from telework import atomicfile
 from telework.allocations_file import parse
 from telework.cli.main import cli
 from telework.inventory import load_inventory
@@ -368,7 +368,7 @@ def test_save_is_atomic_a_failed_write_leaves_the_old_file(tmp_path: Path, monke
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(allocations_file.os, "replace", broken_replace)
+    monkeypatch.setattr(atomicfile.os, "replace", broken_replace)
     with pytest.raises(OSError):
         allocations.save(path)
     assert path.read_text(encoding="utf-8") == "old\n"
