@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from .inventory import load_inventory
+from .ipam import Allocations, allocations_path
 from .model import Inventory
 
 OVERLAY_ENV = "TELEWORK_OVERLAY"
@@ -36,10 +37,13 @@ def group_name(prefix: str, value: str) -> str:
 def host_entries(inv: Inventory, inventory_dir: Path, overlay: dict | None = None) -> list[tuple[str, dict, list[str]]]:
     """(host name, host data, group names) for every host telework manages over SSH."""
     overlay_hosts = (overlay or {}).get("hosts", {}) or {}
+    endpoints = inv.managed_endpoints()
+    # Read once for all endpoints (each is reached on its tunnel address), not once per host.
+    allocations = Allocations.load(allocations_path(inventory_dir)) if endpoints else None
     entries = []
-    for role, server in inv.servers() + inv.managed_endpoints():
+    for role, server in inv.servers() + endpoints:
         data = {
-            "ssh_hostname": _production_address(inv, inventory_dir, role, server),
+            "ssh_hostname": _production_address(inv, allocations, role, server),
             "telework_inventory": str(inventory_dir),
             "telework_role": role,
             "telework_site": server.site,
@@ -53,16 +57,11 @@ def host_entries(inv: Inventory, inventory_dir: Path, overlay: dict | None = Non
     return entries
 
 
-def _production_address(inv: Inventory, inventory_dir: Path, role: str, host) -> str:
+def _production_address(inv: Inventory, allocations: Allocations | None, role: str, host) -> str:
     """Servers are reached on their inventory address; endpoints on their WireGuard tunnel address."""
     if role in ("linux_endpoints", "notebooks"):
         if host.vpn_address is not None:
             return str(host.vpn_address)
-        try:
-            from .ipam import Allocations, allocations_path
-        except ImportError:  # pragma: no cover - IPAM not available
-            return host.name
-        allocations = Allocations.load(allocations_path(inventory_dir))
         for pool in inv.address_pools:
             if pool.kind.value == "wireguard":
                 address = allocations.address_of(pool.name, f"device:{host.name}")
