@@ -160,6 +160,8 @@ class Deployment:
         from pyinfra.api.state import StateStage
         from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 
+        from ..connector import connector_name
+
         self._take_logger()
         loaded = require_inventory(self.inventory_dir)
         self.organisation = loaded.model.organisation.slug
@@ -167,12 +169,13 @@ class Deployment:
         self.selected = select(self.entries, self.limit)
 
         group_data = load_group_data(group_data_dirs(self.inventory_dir))
+        # `@telework/<name>`: pyinfra's SSH connector with TCP_NODELAY (telework.connector).
         groups: dict[str, list] = {}
         for name, data, host_groups in self.entries:
             for group in host_groups:
-                groups.setdefault(group, []).append((name, data))
+                groups.setdefault(group, []).append((connector_name(name), data))
         inventory = Inventory(
-            ([(name, data) for name, data, _ in self.entries], group_data.get("all", {})),
+            ([(connector_name(name), data) for name, data, _ in self.entries], group_data.get("all", {})),
             **{g: (hosts, group_data.get(g, {})) for g, hosts in groups.items()},
         )
         pyinfra.is_cli = True  # op identity from file:line, as `pyinfra` itself (research 1)
@@ -318,7 +321,7 @@ class Deployment:
             if name not in selected:
                 continue
             hp = HostPlan(name=name, status="unchanged", groups=list(groups),
-                          ring=data.get("telework_ring"))
+                          ring=data.get("telework_ring"), remote_commands=self.remote_commands(name))
             error = self.load_errors.get(name) or iterate_errors.get(name)
             if name in self.unreachable:
                 hp.status = "unreachable"
@@ -336,6 +339,11 @@ class Deployment:
             plan.hosts.append(hp)
         plan.duration_s = round(time.monotonic() - started, 3)
         return plan
+
+    def remote_commands(self, name: str) -> int | None:
+        """Remote commands run on host `name` so far (None: not through the telework connector)."""
+        host = self.state.inventory.get_host(name) if self.state else None
+        return getattr(getattr(host, "connector", None), "commands", None)
 
     def _host_error(self, name: str) -> str | None:
         lines = [line for line in self._log.host_errors.get(name, []) if line]

@@ -59,6 +59,8 @@ class HostPlan:
     changes: list[Change] = field(default_factory=list)
     unchanged_ops: int = 0
     error: str | None = None
+    #: remote commands this host was asked while planning (facts; the telework connector counts)
+    remote_commands: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> HostPlan:
