@@ -105,7 +105,8 @@ def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
     """As deploy/vpn_concentrator.py renders: returns (bytes rendered, clients + peers)."""
     from telework.access import concentrator_view
     from telework.deploy_support import MANAGED_HEADER
-    from telework.vpn_render import ccd_files, nft_elements, render
+    from telework.deploy_support import render_template as render
+    from telework.vpn_render import ccd_files, nft_elements
 
     d = data
     view = concentrator_view(loaded, name)
@@ -148,7 +149,7 @@ def _render_auth_server(loaded, name: str, d: dict) -> int:
     """As deploy/auth_server.py renders (every concentrator's client entry; seeds are secrets)."""
     from telework.access import radius_view
     from telework.deploy_support import MANAGED_HEADER
-    from telework.vpn_render import render
+    from telework.deploy_support import render_template as render
 
     view = radius_view(loaded, name)
     header = "# " + MANAGED_HEADER.format(org=loaded.model.organisation.slug)

@@ -19,19 +19,20 @@ Why this way (tried in the lab, see tests/lab/test_vpn.py):
   with line operations matched the wrong `auth = no` of its several.
 """
 
-from io import StringIO
-
 from pyinfra import host, logger
-from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from telework.access import radius_view
-from telework.deploy_support import header, loaded_inventory
-from telework.operations import packages
+from telework.deploy_support import header, loaded_inventory, render_template
+from telework.facts.batch import prefetch
+from telework.facts.files import PathStates
+from telework.facts.packages import PackageStates
+from telework.facts.systemd import UnitStates
+from telework.facts.totp import OathUsers
+from telework.operations import files, packages, services
 from telework.operations.secret_files import secret_file
 from telework.operations.totp import oath_users
 from telework.secrets import SecretStore
-from telework.vpn_render import render
 
 inventory_dir = host.data.telework_inventory
 loaded = loaded_inventory(inventory_dir)
@@ -42,12 +43,24 @@ secrets_dir = f"{conf}/telework-secrets"
 common = {"header": header(inventory_dir), "name": host.name}
 
 
+helper = "/usr/local/lib/telework/telework-oath-merge"
+pam_service = f"/etc/pam.d/{host.data.totp_pam_service}"
+
+# One remote command for the state of everything below (telework.facts.batch).
+prefetch(
+    PathStates.ask(secrets_dir, f"{conf}/clients.conf", f"{conf}/mods-enabled", f"{conf}/sites-enabled",
+                   f"{conf}/radiusd.conf", pam_service, helper, host.data.totp_state_dir),
+    PackageStates.ask(*host.data.radius_packages),
+    UnitStates.ask("freeradius"),
+    (OathUsers, {"path": host.data.totp_users_file}),
+)
+
+
 def rendered(op_name: str, destination: str, mode: str = "644", user: str = "root", group: str = "root",
              **context):
-    """files.put of templates/auth_server/<destination>.j2 (rendered here: pyinfra's
-    files.template would put the template arguments into automatic names)."""
-    return files.put(name=op_name, src=StringIO(render("auth_server", destination, **common, **context)),
-                     dest=destination, mode=mode, user=user, group=group)
+    """templates/auth_server/<destination>.j2, rendered here, written by `files.put`."""
+    return files.put(name=op_name, dest=destination, mode=mode, user=user, group=group,
+                     content=render_template("auth_server", destination, **common, **context))
 
 
 packages.installed(
@@ -79,7 +92,7 @@ config_changes.append(rendered(
 # --- what is checked: only the TOTP code, by pam_oath ------------------------------------------
 config_changes.append(rendered(
     f"radius: PAM service {host.data.totp_pam_service} runs pam_oath",
-    f"/etc/pam.d/{host.data.totp_pam_service}",
+    pam_service,
     users_file=host.data.totp_users_file, window=host.data.totp_window, digits=host.data.totp_digits,
 ))
 config_changes.append(rendered(
@@ -94,12 +107,12 @@ config_changes.append(rendered(
     pam_service=host.data.totp_pam_service,
 ))
 for site in ("default", "inner-tunnel"):
-    config_changes.append(files.link(
+    config_changes.append(files.absent(
         name=f"radius: Debian's {site} virtual server off",
-        path=f"{conf}/sites-enabled/{site}", present=False,
+        path=f"{conf}/sites-enabled/{site}",
     ))
 # EAP needs the inner-tunnel server and is not used: off with it.
-config_changes.append(files.link(name="radius: EAP module off", path=f"{conf}/mods-enabled/eap", present=False))
+config_changes.append(files.absent(name="radius: EAP module off", path=f"{conf}/mods-enabled/eap"))
 config_changes.append(rendered(
     "radius: radiusd.conf logs every login, no proxying",
     f"{conf}/radiusd.conf", mode="640", group="freerad", reject_delay=host.data.radius_reject_delay,
@@ -107,10 +120,9 @@ config_changes.append(rendered(
 
 # --- the seeds: people with access who are enrolled ------------------------------------------
 seeds = {u.username: store.get(u.totp_secret) for u in view.users if store.exists(u.totp_secret)}
-helper = "/usr/local/lib/telework/telework-oath-merge"
 files.put(
     name="radius: seed merge helper installed",
-    src=StringIO(render("auth_server", helper, header=header(inventory_dir))),
+    content=render_template("auth_server", helper, header=header(inventory_dir)),
     dest=helper, mode="755",
 )
 files.directory(
@@ -122,12 +134,9 @@ oath_users(
     path=host.data.totp_users_file, seeds=seeds, merge_helper=helper, digits=host.data.totp_digits,
 )
 
-systemd.service(
-    name="radius: freeradius enabled and running",
-    service="freeradius", running=True, enabled=True,
-)
-systemd.service(
+services.service(name="radius: freeradius enabled and running", unit="freeradius")
+services.restart(
     name="radius: freeradius restarted for the new configuration",
-    service="freeradius", restarted=True,
+    unit="freeradius",
     _if=any_changed(*config_changes),
 )

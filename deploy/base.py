@@ -1,38 +1,43 @@
-"""Baseline for every host telework manages: apt proxy, time zone, SSH hardening, nftables.
+"""Baseline for every host telework manages: apt proxy, time zone, SSH hardening.
 
     pyinfra inventory/sample/inventory.py deploy/base.py
 
-Role deploys (deploy/<role>.py) include this first, so every host starts from the same ground.
+Role deploys come after this one (deploy/site.py), so every host starts from the same ground.
+Like every deploy here, it first asks the host in one command for the state of all it manages
+(`prefetch`); the operations then decide from that answer (telework.facts.batch).
 """
 
-from io import StringIO
-
 from pyinfra import host
-from pyinfra.operations import files, systemd
 
-from telework.deploy_support import header, loaded_inventory, template_path
-from telework.operations import packages
+from telework.deploy_support import header, loaded_inventory, render_template
+from telework.facts.batch import prefetch
+from telework.facts.files import PathStates
+from telework.facts.packages import PackageStates
+from telework.facts.systemd import UnitStates
+from telework.operations import files, packages, services
 
 inventory_dir = host.data.telework_inventory
 settings = loaded_inventory(inventory_dir).model.organisation.settings
 # An environment overlay (the lab) may point hosts at its own proxy; else the inventory decides.
 apt_proxy = host.data.get("apt_proxy") or settings.apt_proxy
 
+APT_PROXY = "/etc/apt/apt.conf.d/01telework-proxy"
+SSHD = "/etc/ssh/sshd_config.d/telework.conf"
+
+prefetch(
+    PathStates.ask(APT_PROXY, "/etc/localtime", "/etc/timezone", SSHD),
+    PackageStates.ask(*host.data.base_packages),
+    UnitStates.ask("ssh"),
+)
+
 if apt_proxy:
-    files.template(
+    files.put(
         name="apt: use the organisation's package proxy",
-        src=template_path("base", "/etc/apt/apt.conf.d/01telework-proxy"),
-        dest="/etc/apt/apt.conf.d/01telework-proxy",
-        mode="644",
-        header=header(inventory_dir, "//"),
-        apt_proxy=apt_proxy,
+        dest=APT_PROXY,
+        content=render_template("base", APT_PROXY, header=header(inventory_dir, "//"), apt_proxy=apt_proxy),
     )
 else:
-    files.file(
-        name="apt: no organisation package proxy",
-        path="/etc/apt/apt.conf.d/01telework-proxy",
-        present=False,
-    )
+    files.absent(name="apt: no organisation package proxy", path=APT_PROXY)
 
 packages.installed(
     name="packages: baseline installed",
@@ -46,29 +51,16 @@ files.link(
 )
 files.put(
     name=f"time: /etc/timezone names {settings.timezone}",
-    src=StringIO(settings.timezone + "\n"),
     dest="/etc/timezone",
-    mode="644",
+    content=settings.timezone + "\n",
 )
 
-sshd = files.template(
+sshd = files.put(
     name="ssh: hardened server settings",
-    src=template_path("base", "/etc/ssh/sshd_config.d/telework.conf"),
-    dest="/etc/ssh/sshd_config.d/telework.conf",
-    mode="644",
-    header=header(inventory_dir),
-    sshd_max_auth_tries=host.data.sshd_max_auth_tries,
-    sshd_login_grace_time=host.data.sshd_login_grace_time,
+    dest=SSHD,
+    content=render_template("base", SSHD, header=header(inventory_dir),
+                            sshd_max_auth_tries=host.data.sshd_max_auth_tries,
+                            sshd_login_grace_time=host.data.sshd_login_grace_time),
 )
-systemd.service(
-    name="ssh: enabled and running",
-    service="ssh",
-    running=True,
-    enabled=True,
-)
-systemd.service(
-    name="ssh: reload after a settings change",
-    service="ssh",
-    reloaded=True,
-    _if=sshd.did_change,
-)
+services.service(name="ssh: enabled and running", unit="ssh")
+services.reload(name="ssh: reload after a settings change", unit="ssh", _if=sshd.did_change)

@@ -26,22 +26,28 @@ Choices, and why:
   replaces the live rules, reloaded only when it changed.
 """
 
-from io import StringIO
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server
 from pyinfra.operations.util import any_changed
 
 from telework.access import concentrator_view
-from telework.deploy_support import header, loaded_inventory
+from telework.deploy_support import header, loaded_inventory, render_template
+from telework.facts.batch import fact, prefetch
+from telework.facts.files import PathStates
+from telework.facts.nftables import NftTableLoaded
+from telework.facts.packages import PackageStates
+from telework.facts.sysctl import SysctlValues
+from telework.facts.systemd import UnitStates
 from telework.facts.wireguard import WireguardImplementation
-from telework.operations import packages
+from telework.operations import files, packages, services
 from telework.operations.nftables import ruleset
 from telework.operations.secret_files import secret_file
+from telework.operations.sysctl import setting
 from telework.operations.trees import synced_directory
 from telework.secrets import SecretStore
-from telework.vpn_render import ccd_files, nft_elements, render
+from telework.vpn_render import ccd_files, nft_elements
 
 inventory_dir = host.data.telework_inventory
 loaded = loaded_inventory(inventory_dir)
@@ -56,25 +62,37 @@ ovpn_dir = f"/etc/openvpn/server/{instance}"
 wg_if = host.data.wireguard_interface
 wg_key = host.data.wireguard_private_key
 radius_conf = "/etc/telework/pam_radius_auth.conf"
+NFT_TABLE = ("inet", "telework")
+openvpn_unit = f"openvpn-server@{instance}"
+wireguard_unit = f"wg-quick@{wg_if}"
+
+# One remote command for the state of everything below (telework.facts.batch).
+prefetch(
+    PathStates.ask("/etc/openvpn/server", "/etc/telework", f"/etc/pam.d/{host.data.openvpn_pam_service}",
+                   "/etc/wireguard", host.data.vpn_sysctl_file, "/etc/nftables.conf"),
+    PackageStates.ask(*host.data.vpn_packages, *host.data.vpn_userspace_wireguard_packages),
+    UnitStates.ask(openvpn_unit, wireguard_unit, "nftables"),
+    SysctlValues.ask("net.ipv4.ip_forward"),
+    (WireguardImplementation, {}),
+    (NftTableLoaded, {"family": NFT_TABLE[0], "table": NFT_TABLE[1]}),
+)
 
 
 def rendered(op_name: str, destination: str, mode: str = "644", **context):
-    """files.put of templates/vpn_concentrator/<destination>.j2, rendered here with StrictUndefined
-    (pyinfra's files.template would put the template arguments into automatic names)."""
-    return files.put(name=op_name, src=StringIO(render("vpn_concentrator", destination, **common, **context)),
-                     dest=destination, mode=mode, user="root", group="root")
+    """templates/vpn_concentrator/<destination>.j2, rendered here, written by `files.put`."""
+    return files.put(name=op_name, dest=destination, mode=mode,
+                     content=render_template("vpn_concentrator", destination, **common, **context))
 
 
-implementation = host.get_fact(WireguardImplementation)
+implementation = fact(WireguardImplementation)
 packages.installed(
     name=f"vpn: OpenVPN, WireGuard ({implementation}), PAM RADIUS installed",
     packages=host.data.vpn_packages + (host.data.vpn_userspace_wireguard_packages
                                        if implementation == "userspace" else []),
 )
-server.sysctl(
+setting(
     name="vpn: IPv4 forwarding on (routes tunnels to internal networks)",
-    key="net.ipv4.ip_forward", value=1, persist=True,
-    persist_file="/etc/sysctl.d/60-telework-vpn.conf",
+    key="net.ipv4.ip_forward", value=1, path=host.data.vpn_sysctl_file,
 )
 
 # --- OpenVPN ---------------------------------------------------------------------------------
@@ -94,17 +112,16 @@ elif missing:
                    f"(run `telework pki init {inventory_dir}`)")
 else:
     pool = view.openvpn_pool
-    files.directory(name=f"openvpn: {ovpn_dir}", path=ovpn_dir, user="root", group="root", mode="755")
+    files.directory(name=f"openvpn: {ovpn_dir}", path=ovpn_dir)
     restart = [
-        files.put(name="openvpn: CA certificate (pki/ca.crt)", src=str(pki / "ca.crt"),
-                  dest=f"{ovpn_dir}/ca.crt", mode="644"),
+        files.put(name="openvpn: CA certificate (pki/ca.crt)", src=pki / "ca.crt", dest=f"{ovpn_dir}/ca.crt"),
         files.put(name=f"openvpn: server certificate (pki/servers/{host.name}.crt)",
-                  src=str(pki / "servers" / f"{host.name}.crt"), dest=f"{ovpn_dir}/server.crt", mode="644"),
+                  src=pki / "servers" / f"{host.name}.crt", dest=f"{ovpn_dir}/server.crt"),
         secret_file(name=f"openvpn: server key (from {view.server_key_secret})", path=f"{ovpn_dir}/server.key",
                     content=store.get(view.server_key_secret)),
         secret_file(name=f"openvpn: tls-crypt key (from {view.tls_crypt_secret})",
                     path=f"{ovpn_dir}/tls-crypt.key", content=store.get(view.tls_crypt_secret)),
-        files.directory(name="openvpn: /etc/telework", path="/etc/telework", user="root", group="root", mode="755"),
+        files.directory(name="openvpn: /etc/telework", path="/etc/telework"),
         secret_file(name=f"openvpn: RADIUS server and shared secret for PAM (from {view.radius_secret})",
                     path=radius_conf,
                     content=(f"{view.auth_server.address.ip}:{host.data.radius_auth_port} "
@@ -123,14 +140,13 @@ else:
                  pam_service=host.data.openvpn_pam_service),
     ]
     # Read at every login: no restart for these.
-    files.put(name="openvpn: CRL (pki/crl.pem, re-read at each login)", src=str(pki / "crl.pem"),
-              dest=f"{ovpn_dir}/crl.pem", mode="644")
+    files.put(name="openvpn: CRL (pki/crl.pem, re-read at each login)", src=pki / "crl.pem",
+              dest=f"{ovpn_dir}/crl.pem")
     synced_directory(name=f"openvpn: {len(view.openvpn_clients)} people with fixed addresses (client-config-dir)",
                      path=f"{ovpn_dir}/ccd", files=ccd_files(view))
-    unit = f"openvpn-server@{instance}"
-    systemd.service(name=f"openvpn: {unit} enabled and running", service=unit, running=True, enabled=True)
-    systemd.service(name=f"openvpn: {unit} restarted for the new configuration", service=unit,
-                    restarted=True, _if=any_changed(*restart))
+    services.service(name=f"openvpn: {openvpn_unit} enabled and running", unit=openvpn_unit)
+    services.restart(name=f"openvpn: {openvpn_unit} restarted for the new configuration", unit=openvpn_unit,
+                     _if=any_changed(*restart))
 
 # --- WireGuard -------------------------------------------------------------------------------
 if view.wireguard_pool is None:
@@ -139,15 +155,14 @@ elif not store.exists(view.wireguard_key_secret):
     logger.warning(f"{host.name}: WireGuard not configured, missing {view.wireguard_key_secret} "
                    f"(run `telework pki init {inventory_dir}`)")
 else:
-    files.directory(name="wireguard: /etc/wireguard", path="/etc/wireguard", user="root", group="root", mode="700")
+    files.directory(name="wireguard: /etc/wireguard", path="/etc/wireguard", mode="700")
     key = secret_file(name=f"wireguard: private key (from {view.wireguard_key_secret})", path=wg_key,
                       content=store.get(view.wireguard_key_secret) + "\n")
     peers = rendered(f"wireguard: {wg_if} on {concentrator.wireguard_port}/udp with {len(view.wireguard_peers)} "
                      f"peer(s)", f"/etc/wireguard/{wg_if}.conf", mode="600",
                      interface=wg_if, address=view.wireguard_pool.interface, port=concentrator.wireguard_port,
                      private_key=wg_key, peers=view.wireguard_peers)
-    unit = f"wg-quick@{wg_if}"
-    systemd.service(name=f"wireguard: {unit} enabled and running", service=unit, running=True, enabled=True)
+    services.service(name=f"wireguard: {wireguard_unit} enabled and running", unit=wireguard_unit)
     server.shell(
         name=f"wireguard: peers of {wg_if} applied without dropping tunnels (wg syncconf)",
         # The config names no private key (PostUp loads it from its file) and `wg syncconf` makes
@@ -158,19 +173,19 @@ else:
                   f"&& wg syncconf {wg_if} /run/telework-{wg_if}.conf; rc=$?; rm -f /run/telework-{wg_if}.conf; exit $rc"],
         _if=peers.did_change,
     )
-    systemd.service(name=f"wireguard: {unit} restarted for a new private key", service=unit,
-                    restarted=True, _if=key.did_change)
+    services.restart(name=f"wireguard: {wireguard_unit} restarted for a new private key", unit=wireguard_unit,
+                     _if=key.did_change)
 
 # --- nftables: access policy -----------------------------------------------------------------
 tunnels = ", ".join(f'"{i}"' for i in (host.data.openvpn_device, wg_if))
 ruleset(
     name=f"nftables: access policy of {len(view.access_groups)} access group(s), drop and log the rest",
-    path="/etc/nftables.conf", table=("inet", "telework"),
-    content=render("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
+    path="/etc/nftables.conf", table=NFT_TABLE,
+    content=render_template("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
                    nft_elements=nft_elements, tunnels=tunnels, ssh_port=host.data.ssh_port,
                    public_address=concentrator.public_address, openvpn_port=concentrator.openvpn_port,
                    wireguard_port=concentrator.wireguard_port, log_rate=host.data.nft_log_rate,
                    input_log_prefix=host.data.nft_log_prefix_input_drop,
                    forward_log_prefix=host.data.nft_log_prefix_forward_drop),
 )
-systemd.service(name="nftables: loaded at boot", service="nftables", enabled=True)
+services.service(name="nftables: loaded at boot", unit="nftables")

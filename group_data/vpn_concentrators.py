@@ -12,6 +12,8 @@ how telework runs the tunnels, the same for every organisation.
 # where the kernel has no WireGuard (a fact decides, not a flag).
 vpn_packages = ["openvpn", "wireguard-tools", "libpam-radius-auth", "freeradius-utils"]
 vpn_userspace_wireguard_packages = ["wireguard-go"]
+# IPv4 forwarding is set in this sysctl.d file, which telework owns entirely.
+vpn_sysctl_file = "/etc/sysctl.d/60-telework-vpn.conf"
 
 # OpenVPN instance name: systemd unit openvpn-server@telework, config /etc/openvpn/server/telework.conf.
 openvpn_instance = "telework"

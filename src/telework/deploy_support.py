@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import jinja2
+
 from .inventory import LoadedInventory, require_inventory
 
 #: Every template starts with this header (templates/_header.j2); it names no commit or date,
@@ -32,3 +34,17 @@ def template_path(role: str, destination: str) -> str:
 def header(inventory_dir: str, comment: str = "#") -> str:
     org = loaded_inventory(inventory_dir).model.organisation.slug
     return f"{comment} {MANAGED_HEADER.format(org=org)}"
+
+
+@lru_cache(maxsize=32)
+def _environment(directory: str) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(directory), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_template(role: str, destination: str, **context) -> str:
+    """templates/<role>/<destination>.j2 rendered with StrictUndefined (a missing value is an
+    error, never an empty string in a firewall rule). Rendered here, not by pyinfra's
+    `files.template`, which would put the template arguments into automatic operation names."""
+    path = Path(template_path(role, destination))
+    return _environment(str(path.parent)).get_template(path.name).render(**context)

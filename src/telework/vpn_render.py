@@ -7,22 +7,9 @@ here reads host data or secrets, so it is tested without a host (tests/unit/test
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import jinja2
 import netaddr
 
 from .access import ConcentratorView, OpenVpnClient
-from .deploy_support import template_path
-
-
-def render(role: str, destination: str, **context) -> str:
-    """templates/<role>/<destination>.j2 rendered with StrictUndefined (a missing value is an
-    error, never an empty string in a firewall rule)."""
-    path = Path(template_path(role, destination))
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template(path.name).render(**context)
 
 
 def netmask(network: netaddr.IPNetwork) -> str:

@@ -56,6 +56,28 @@ def inv(tmp_path: Path, lab) -> Path:
     return target
 
 
+def test_plan_connects_without_nagle_and_logs_its_commands(lab, inv: Path, tmp_path: Path):
+    """The telework connector sets TCP_NODELAY on its SSH socket (no ~40 ms delayed-ACK wait
+    per command) and logs each command with $TELEWORK_COMMAND_LOG, as the benchmarks replay them."""
+    log = tmp_path / "commands.jsonl"
+    code = textwrap.dedent(f"""\
+        from telework.connector import nodelay_enabled
+        from telework.plan.engine import Deployment
+        with Deployment({str(inv)!r}, limit="sip-1") as deployment:
+            host = deployment.state.inventory.get_host("sip-1")
+            print(type(host.connector).__name__, nodelay_enabled(host.connector), host.connector.commands)
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TELEWORK_OVERLAY": str(lab.overlay_file),
+                               "TELEWORK_COMMAND_LOG": str(log)})
+    assert done.returncode == 0, done.stderr
+    name, nodelay, commands = done.stdout.split()
+    assert (name, nodelay) == ("TeleworkConnector", "True")
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(entries) == int(commands) >= 1
+    assert all(e["host"] == "sip-1" for e in entries) and "@@" in entries[0]["command"]  # one batched fact
+
+
 def change_auth_tries(inv: Path, value: int) -> None:
     (inv / "group_data").mkdir(exist_ok=True)
     (inv / "group_data" / "all.py").write_text(f"sshd_max_auth_tries = {value}\n")

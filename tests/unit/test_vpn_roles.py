@@ -17,13 +17,14 @@ from pathlib import Path
 import netaddr
 import pytest
 
-from telework.facts.files import DirectoryDigests, FileState
+from telework.facts.files import PathStates, children_digests
 from telework.facts.totp import OathUsers, seed_digest
 from telework.facts.wireguard import WireguardImplementation
 from telework.operations.secret_files import digest
 from telework.operations.totp import NO_PIN, TOKEN_TYPE, seed_hex, users_file
 from telework.operations.trees import _tar
-from telework.vpn_render import ccd_file, nft_elements, render
+from telework.deploy_support import render_template as render
+from telework.vpn_render import ccd_file, nft_elements
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's "12345678901234567890" in base32
@@ -35,23 +36,27 @@ def run_fact(fact_cls, **kwargs) -> object:
     return fact_cls().process(out.splitlines())
 
 
-def test_file_state_reports_digest_mode_owner(tmp_path):
+def test_path_state_of_a_secret_file_is_digest_mode_owner(tmp_path):
     f = tmp_path / "key"
     f.write_text("s3cret-value\n")
     f.chmod(0o600)
-    state = run_fact(FileState, path=str(f))
-    assert state == {"sha256": digest("s3cret-value\n"), "mode": 600, "user": getpass.getuser(),
-                     "group": state["group"]}
-    assert run_fact(FileState, path=str(tmp_path / "absent")) is None
+    state = run_fact(PathStates, roots=(str(f),))["paths"][str(f)]
+    assert state == {"type": "file", "sha256": digest("s3cret-value\n"), "mode": 600, "user": getpass.getuser(),
+                     "group": state["group"], "target": None}
+    assert run_fact(PathStates, roots=(str(tmp_path / "absent"),)) == {"paths": {}}
 
 
 def test_directory_digests(tmp_path):
-    assert run_fact(DirectoryDigests, path=str(tmp_path / "absent")) is None
+    def digests():
+        return children_digests(run_fact(PathStates, roots=(str(tmp_path),))["paths"], str(tmp_path / "d"))
+
+    assert digests() is None
     (tmp_path / "d").mkdir()
-    assert run_fact(DirectoryDigests, path=str(tmp_path / "d")) == {}
+    assert digests() == {}
     (tmp_path / "d" / "alice").write_text("ifconfig-push 10.128.0.2 255.255.252.0\n")
-    assert run_fact(DirectoryDigests, path=str(tmp_path / "d")) == {
-        "alice": digest("ifconfig-push 10.128.0.2 255.255.252.0\n")}
+    (tmp_path / "d" / "deeper").mkdir()
+    (tmp_path / "d" / "deeper" / "bob").write_text("not a direct child\n")
+    assert digests() == {"alice": digest("ifconfig-push 10.128.0.2 255.255.252.0\n")}
 
 
 def test_seed_hex_is_what_pam_oath_wants():

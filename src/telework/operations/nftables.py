@@ -16,7 +16,10 @@ from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
+from ..facts.batch import fact
+from ..facts.files import path_state
 from ..facts.nftables import NftTableLoaded
+from .digests import digest
 
 logger = logging.getLogger("pyinfra")
 
@@ -34,17 +37,18 @@ def ruleset(path: str, content: str, table: tuple[str, str]):
 
     Shows a diff with `--diff` (rulesets hold addresses and networks, no secrets).
     """
-    current = host.get_fact(FileContents, path=path)
-    desired = content.splitlines()
-    loaded = host.get_fact(NftTableLoaded, family=table[0], table=table[1])
-    if current == desired and loaded:
+    state = path_state(path)
+    same = state is not None and state["sha256"] == digest(content)
+    loaded = fact(NftTableLoaded, family=table[0], table=table[1])
+    if same and loaded:
         host.noop(f"nftables ruleset {path} is loaded and up to date")
         return
     p = QuoteString(path)
-    if current != desired:
-        host.log(f"Will {'modify' if current is not None else 'create'} {path}")
+    if not same:
+        host.log(f"Will {'modify' if state is not None else 'create'} {path}")
         if host.state.config.DIFF:
-            for line in generate_color_diff(current or [], desired):
+            current = fact(FileContents, path=path) if state is not None else []
+            for line in generate_color_diff(current or [], content.splitlines()):
                 logger.info("  %s", line)
         staged = f"{path}.telework-new"
         yield StringCommand("install", "-m", "600", "/dev/null", QuoteString(staged))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import StringCommand, operation
-from pyinfra.facts.deb import DebPackages
+
+from ..facts.packages import packages_installed
 
 _APT_ENV = "DEBIAN_FRONTEND=noninteractive"
 _APT_INSTALL = "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef " \
@@ -24,8 +25,8 @@ def installed(packages: list[str]):
 
     No command at all when every package is already installed.
     """
-    present = host.get_fact(DebPackages) or {}
-    missing = sorted(p for p in packages if p not in present)
+    present = packages_installed(packages)
+    missing = sorted(p for p in packages if not present[p])
     if not missing:
         host.noop(f"packages {', '.join(sorted(packages))} are installed")
         return

@@ -2,25 +2,21 @@
 
 pyinfra's `files.put`/`files.template` print a diff with `--diff`, put template arguments into
 automatic operation names, and upload with the default mode before they chmod. This operation
-compares a sha256 digest (fact `FileState`) and says only that the content differs (no digest
+compares a sha256 digest (the role's remembered `PathStates` listing) and says only that the content differs (no digest
 either: a hash of a short secret can be brute-forced),
 and writes through a temporary file that is 0600 (or the asked mode) before a byte lands in it.
 """
 
 from __future__ import annotations
 
-from hashlib import sha256
-from io import BytesIO
-
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api import operation
 
-from ..facts.files import FileState
+from ..facts.files import path_state
+from .digests import digest
+from .files import _expect, owner_commands, write_commands
 
-
-def digest(value: str | bytes) -> str:
-    data = value.encode() if isinstance(value, str) else value
-    return sha256(data).hexdigest()
+__all__ = ["digest", "secret_file"]
 
 
 @operation()
@@ -37,18 +33,15 @@ def secret_file(path: str, content: str | bytes, mode: str = "600", user: str = 
     `path`: the file is never readable by others, never half-written.
     """
     data = content.encode() if isinstance(content, str) else content
-    want = digest(data)
-    state = host.get_fact(FileState, path=path)
-    same_content = state is not None and state["sha256"] == want
-    if same_content and state["mode"] == int(mode) and (state["user"], state["group"]) == (user, group):
-        host.noop(f"secret file {path} is up to date")
-        return
-    if same_content:
+    state = path_state(path)
+    _expect(path, state, "file")
+    if state is not None and state["sha256"] == digest(data):
+        changes = list(owner_commands(path, state, mode, user, group))
+        if not changes:
+            host.noop(f"secret file {path} is up to date")
+            return
         host.log(f"{path}: mode/owner {state['mode']} {state['user']}:{state['group']} -> {mode} {user}:{group}")
-        yield StringCommand("chmod", mode, QuoteString(path), "&&", "chown", f"{user}:{group}", QuoteString(path))
+        yield from changes
         return
     host.log(f"Will {'modify' if state else 'create'} secret file {path} (content is secret, not shown)")
-    tmp = f"{path}.telework-new"
-    yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", QuoteString(tmp))
-    yield FileUploadCommand(BytesIO(data), tmp)
-    yield StringCommand("mv", "-f", QuoteString(tmp), QuoteString(path))
+    yield from write_commands(path, data, mode, user, group)

@@ -16,6 +16,7 @@ from io import BytesIO
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
+from ..facts.batch import fact
 from ..facts.totp import OathUsers, seed_digest
 
 #: pam_oath token type: TOTP (time based HOTP), 30-second steps.
@@ -51,7 +52,7 @@ def oath_users(path: str, seeds: dict[str, str], merge_helper: str, digits: int 
     """
     token = f"{TOKEN_TYPE}/{digits}"
     wanted = {user: seed_digest(token, NO_PIN, seed_hex(seed)) for user, seed in seeds.items()}
-    current = host.get_fact(OathUsers, path=path)
+    current = fact(OathUsers, path=path)
     if current == wanted:
         host.noop(f"{path}: {len(wanted)} people with their seeds")
         return

@@ -2,7 +2,7 @@
 
 OpenVPN's client-config-dir holds a file per person (750 in the sample city). A `files.put` per
 file costs three round trips each, so an unchanged concentrator would take minutes to plan;
-here one `DirectoryDigests` fact compares every file, and the changed ones travel as one tar.
+here one listing (the role's prefetched `PathStates`) compares every file, and the changed ones travel as one tar.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from io import BytesIO
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
-from ..facts.files import DirectoryDigests
-from .secret_files import digest
+from ..facts.files import directory_digests
+from .digests import digest
 
 
 def _tar(files: dict[str, str], mode: int) -> BytesIO:
@@ -43,7 +43,7 @@ def synced_directory(path: str, files: dict[str, str], mode: str = "644", dir_mo
     No command when every digest matches and nothing is extra. Names and counts are logged,
     never contents (they may be personal data).
     """
-    current = host.get_fact(DirectoryDigests, path=path)
+    current = directory_digests(path)
     wanted = {name: digest(text) for name, text in files.items()}
     have = current or {}
     changed = sorted(n for n, d in wanted.items() if have.get(n) != d)
