@@ -259,7 +259,7 @@ class Layout:
     ext_width: int
 
 
-def _layout(people: int) -> Layout:
+def _layout(people: int, concentrators: int | None = None) -> Layout:
     n_sites = 3 if people <= 1500 else min(3 + len(EXTRA_SITES) * 3, 3 + (people - 1) // 2500)
     sites = list(CORE_SITES)
     for i in range(n_sites - 3):
@@ -268,7 +268,8 @@ def _layout(people: int) -> Layout:
             name = f"{name} {i // len(EXTRA_SITES) + 1}"
         sites.append((slugify(name), name, f"{street}, 99999 Grünfelden"))
     vpn_estimate = people * 0.9
-    concentrators = min(9, max(2, math.ceil(vpn_estimate / 10000)))
+    if concentrators is None:
+        concentrators = min(9, max(2, math.ceil(vpn_estimate / 10000)))
     # Extensions: enough digits for every site's block with headroom (4 digits up to ~7,000 people).
     ext_width = 4
     while people * 1.3 + 200 * n_sites > 9 * 10 ** (ext_width - 1):
@@ -409,6 +410,7 @@ class _Org:
     people: list[Staff]
     blocks: list[tuple[str, int, int, int]]
     seed: int
+    slug: str = ORG_SLUG
 
 
 def _network(site: int, third: int, prefixlen: int = 24) -> netaddr.IPNetwork:
@@ -430,7 +432,7 @@ holds top-level sections, list sections may be split across files. Check it with
 organisation:
   name: {q(ORG_NAME)}
   # Short name used in host names, UMS paths and certificates: lowercase ASCII.
-  slug: {ORG_SLUG}
+  slug: {org.slug}
   domain: {DOMAIN}
   # Mailbox of the IT department, shown to users in VPN and phone set-up letters.
   contact: it-service@{DOMAIN}
@@ -760,17 +762,27 @@ globals().update(_pyinfra_groups(__file__))
 '''
 
 
-def render_inventory(people: int, seed: int = 1) -> dict[str, str]:
-    """The generated inventory as {relative path: file text}, without touching the disk."""
+def render_inventory(people: int, seed: int = 1, *, concentrators: int | None = None,
+                     slug: str | None = None) -> dict[str, str]:
+    """The generated inventory as {relative path: file text}, without touching the disk.
+
+    `concentrators` overrides the number of VPN concentrators (default: two, one more per
+    ~10,000 people with VPN access, at most nine); `slug` the organisation's short name (a lab
+    per slug: two generated organisations can run their labs side by side).
+    """
     if people < 1:
         raise ValueError("people must be at least 1")
+    if concentrators is not None and not 1 <= concentrators <= 9:
+        raise ValueError("concentrators must be between 1 and 9")
     rng = random.Random(seed)
-    layout = _layout(people)
+    layout = _layout(people, concentrators)
     persons = _make_people(rng, layout)
     blocks = _number_blocks(layout, persons)
     _assign_extensions(rng, persons, blocks)
-    org = _Org(layout=layout, people=persons, blocks=blocks, seed=seed)
-    command = f"telework generate <dir> --people {people} --seed {seed}"
+    org = _Org(layout=layout, people=persons, blocks=blocks, seed=seed, slug=slug or ORG_SLUG)
+    command = f"telework generate <dir> --people {people} --seed {seed}" + (
+        f" --concentrators {concentrators}" if concentrators is not None else "") + (
+        f" --slug {slug}" if slug else "")
     files = {
         "organisation.yml": _organisation_yml(org, command),
         "networks.yml": _networks_yml(org),
@@ -784,7 +796,8 @@ def render_inventory(people: int, seed: int = 1) -> dict[str, str]:
     return files
 
 
-def generate_inventory(out_dir: Path, people: int, seed: int = 1, today: date | None = None) -> None:
+def generate_inventory(out_dir: Path, people: int, seed: int = 1, today: date | None = None, *,
+                       concentrators: int | None = None, slug: str | None = None) -> None:
     """Write a synthetic inventory of `people` people into `out_dir` (created if needed).
 
     Only the generated files are written; anything else in `out_dir` (secrets/) is left
@@ -795,7 +808,7 @@ def generate_inventory(out_dir: Path, people: int, seed: int = 1, today: date | 
     deploy. The same `people`, `seed` and `today` give the same bytes.
     """
     out_dir = Path(out_dir)
-    files = render_inventory(people, seed)
+    files = render_inventory(people, seed, concentrators=concentrators, slug=slug)
     for stale in sorted((out_dir / "people").glob("*.yml")):
         if f"people/{stale.name}" not in files:
             stale.unlink()

@@ -110,6 +110,23 @@ def test_cli_generate_refuses_a_non_empty_directory_without_force(tmp_path: Path
     assert forced.exit_code == 0, forced.output
 
 
+def test_concentrators_and_slug_can_be_chosen(tmp_path: Path):
+    """A benchmark or a trial organisation: more concentrators than the size calls for, and a
+    slug of its own (its lab runs beside the sample's)."""
+    runner = CliRunner()
+    result = runner.invoke(cli, ["generate", str(tmp_path / "inv"), "--people", "60", "--concentrators", "6",
+                                 "--slug", "benchlab"])
+    assert result.exit_code == 0, result.output
+    loaded = load_inventory(tmp_path / "inv")
+    assert _problems(loaded) == []
+    assert [c.name for c in loaded.model.vpn_concentrators] == [f"vpn-{x}" for x in "abcdef"]
+    assert loaded.model.organisation.slug == "benchlab"
+    assert "--concentrators 6 --slug benchlab" in (tmp_path / "inv" / "organisation.yml").read_text()
+    for bad in (["--slug", "Stadt X"], ["--concentrators", "10"], ["--sample", "--slug", "x"]):
+        refused = runner.invoke(cli, ["generate", str(tmp_path / "other"), "--people", "5", *bad])
+        assert refused.exit_code != 0, bad
+
+
 def test_regenerating_smaller_removes_people_files_of_vanished_sites(tmp_path: Path):
     generate_inventory(tmp_path, 4000, 1)
     (tmp_path / "secrets").mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,12 @@ from .common import console, fail
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Date recorded for new address allocations (default: today; --sample: "
                    f"{SAMPLE_ALLOCATED}).")
-def generate(out_dir: Path, people: int | None, seed: int, sample: bool, force: bool, today) -> None:
+@click.option("--concentrators", type=click.IntRange(1, 9),
+              help="Number of VPN concentrators (default: 2, one more per ~10,000 people with VPN access).")
+@click.option("--slug", help="The organisation's short name (default gruenfelden); a lab runs per slug, so "
+                             "organisations with different slugs can have labs side by side.")
+def generate(out_dir: Path, people: int | None, seed: int, sample: bool, force: bool, today,
+             concentrators: int | None, slug: str | None) -> None:
     """Write a synthetic inventory of Stadt Grünfelden with N people into OUT_DIR.
 
     Sites, number blocks, address pools, concentrators and endpoints scale with N; the
@@ -32,8 +38,8 @@ def generate(out_dir: Path, people: int | None, seed: int, sample: bool, force: 
     as `telework ipam sync` does (existing addresses kept); secrets/ is left alone.
     """
     if sample:
-        if people not in (None, SAMPLE_PEOPLE) or seed != SAMPLE_SEED:
-            fail("--sample fixes --people and --seed; leave them out")
+        if people not in (None, SAMPLE_PEOPLE) or seed != SAMPLE_SEED or concentrators or slug:
+            fail("--sample fixes --people, --seed, --concentrators and --slug; leave them out")
         people = SAMPLE_PEOPLE
         today = today or datetime.combine(SAMPLE_ALLOCATED, datetime.min.time())
     if people is None:
@@ -41,7 +47,10 @@ def generate(out_dir: Path, people: int | None, seed: int, sample: bool, force: 
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         fail(f"{out_dir} is not empty; pass --force to overwrite the generated files in it "
              f"({', '.join(FIXED_FILES)}, people/<site>.yml)")
+    if slug is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", slug):
+        fail(f"--slug {slug!r}: lowercase letters, digits, '-' and '_', starting with a letter or digit")
     started = time.perf_counter()
-    generate_inventory(out_dir, people, seed, today.date() if today else None)
+    generate_inventory(out_dir, people, seed, today.date() if today else None, concentrators=concentrators,
+                       slug=slug)
     console.print(f"{out_dir}: {people} people (seed {seed}) in {time.perf_counter() - started:.2f}s; "
                   f"check it with `telework validate {out_dir}`", soft_wrap=True)
