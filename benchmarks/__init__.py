@@ -2,6 +2,7 @@
 
     python -m benchmarks                      # every family, full sizes, updates RESULTS.md
     python -m benchmarks --only scale         # one family
+    python -m benchmarks --only lab           # plan/apply on lab hosts vs ssh floor, pyinfra, Ansible
     python -m benchmarks --smoke              # tiny sizes, one repetition, seconds; a temp file
     python -m benchmarks --baseline HEAD~3    # adds that commit's telework as a paired contender
 
@@ -14,4 +15,7 @@ runner keeps every section it does not own.
 #: family name -> module of this package
 FAMILIES = {
     "scale": "benchmarks.scale",
+    "lab": "benchmarks.lab",
 }
+#: families that boot a lab (root, systemd-nspawn): their smoke test is a lab test
+LAB_FAMILIES = {"lab"}

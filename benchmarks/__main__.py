@@ -32,10 +32,11 @@ def _cache_dir(smoke: bool) -> Path:
 
 
 def _baseline(rev: str, tmp: Path) -> Contender:
-    """`telework@REV`: that commit's src/ and templates/ unpacked (git archive), imported first."""
+    """`telework@REV`: that commit's src/, deploy/, group_data/ and templates/ unpacked (git
+    archive), imported first."""
     out = tmp / "baseline"
     out.mkdir()
-    archive = subprocess.run(["git", "archive", rev, "src", "templates", "group_data"], cwd=REPO_ROOT,
+    archive = subprocess.run(["git", "archive", rev, "src", "templates", "group_data", "deploy"], cwd=REPO_ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO_ROOT, capture_output=True, text=True,

@@ -80,7 +80,7 @@ class Context:
             for index, case in enumerate(cases):
                 order = contenders if (rep + index) % 2 == 0 else list(reversed(contenders))
                 for contender in order:
-                    self.say(f"  rep {rep + 1}/{self.repetitions} {contender.name}: {json.dumps(case)}")
+                    self.say(f"  rep {rep + 1}/{self.repetitions} {contender.name}: {case.get('label') or json.dumps(case)}")
                     out.setdefault((index, contender.name), []).append(self.child(family, contender, case))
         return out
 

@@ -1,5 +1,6 @@
-"""Pull mode in the lab, on linux-002 only: build signed bundles, serve them on the controller
-(10.199.0.1), install the agent by push once, then let the endpoint pull, apply and report.
+"""Pull mode in the lab, on linux-002 only: build signed bundles, serve them on the controller's
+lab management address, install the agent by push once, then let the endpoint pull, apply and
+report.
 
 The endpoint has no PyPI: the venv comes from the wheelhouse the controller built. A tampered
 bundle is refused before anything runs, and the refusal is reported.
@@ -25,7 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "inventory" / "sample"
 VENV_BIN = Path(sys.executable).parent
 HOST = "linux-002"
-CONTROLLER = "10.199.0.1"
 SSHD_FILE = "/etc/ssh/sshd_config.d/telework.conf"
 STATE = "/var/lib/telework/pull"
 
@@ -61,10 +61,11 @@ def pull(lab, tmp_path_factory):
     run(["git", "add", "-A"], cwd=inv)
     run([*git, "commit", "-qm", "sample with a pull key"], cwd=inv)
     out = base / "www"
-    port = free_port(CONTROLLER)
-    url = f"http://{CONTROLLER}:{port}"
+    controller = str(lab.topology.controller_address)  # this machine in the lab's management range
+    port = free_port(controller)
+    url = f"http://{controller}:{port}"
     run([*tw, "pull", "build", inv, "--out", out, "--limit", HOST, "--base-url", url], env=env, timeout=900)
-    server = subprocess.Popen([*map(str, tw), "pull", "serve", str(out), "--listen", f"{CONTROLLER}:{port}",
+    server = subprocess.Popen([*map(str, tw), "pull", "serve", str(out), "--listen", f"{controller}:{port}",
                                "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20

@@ -50,9 +50,20 @@ def test_notebooks_only_on_request_and_behind_their_own_home():
 
 def test_management_range_avoids_inventory_networks(minimal_copy):
     """The controller's management range never overlaps an inventory network."""
-    assert topology().management == netaddr.IPNetwork("10.199.0.0/24")
-    edit(minimal_copy / "networks.yml", "prefix: 10.31.0.0/24", "prefix: 10.199.0.0/24")
-    assert topology(minimal_copy).management == netaddr.IPNetwork("172.31.199.0/24")
+    first = topology(minimal_copy).management
+    assert first.prefixlen == 24 and first in netaddr.IPNetwork("10.199.0.0/16")
+    edit(minimal_copy / "networks.yml", "prefix: 10.31.0.0/24", "prefix: 10.199.0.0/16")
+    second = topology(minimal_copy).management
+    assert second in netaddr.IPNetwork("172.31.0.0/16") and second.value & 0xFF00 == first.value & 0xFF00
+
+
+def test_labs_of_different_organisations_get_different_management_ranges(minimal_copy):
+    """The sample's lab and a benchmark's run side by side: the range follows the slug."""
+    before = topology(minimal_copy)
+    edit(minimal_copy / "organisation.yml", f"slug: {before.slug}", "slug: benchlab")
+    after = topology(minimal_copy)
+    assert after.management != before.management and after.root_link != before.root_link
+    assert topology(minimal_copy).management == after.management  # stable
 
 
 def test_names_carry_the_lab_prefix_and_fit_the_kernel():

@@ -15,8 +15,10 @@ import netaddr
 from ..model import Inventory
 from .errors import LabError
 
-#: Lab-only management range; the controller holds the first address. Checked against the inventory.
-MANAGEMENT_CANDIDATES = ("10.199.0.0/24", "172.31.199.0/24", "192.168.199.0/24")
+#: Lab-only management ranges. A lab takes the /24 its organisation's slug hashes to, in the
+#: first of these that overlaps no inventory network: labs of different organisations (the
+#: sample's, a benchmark's) run side by side. The controller holds the first address.
+MANAGEMENT_BASES = ("10.199.0.0/16", "172.31.0.0/16")
 #: The LAN every FRITZ!Box ships with, and its router address.
 HOME_LAN = netaddr.IPNetwork("192.168.178.0/24")
 HOME_ROUTER = netaddr.IPAddress("192.168.178.1")
@@ -89,10 +91,12 @@ def _management_range(inv: Inventory) -> netaddr.IPNetwork:
     used = [netaddr.IPNetwork(str(n.prefix)) for n in inv.networks] + [
         netaddr.IPNetwork(str(p.prefix)) for p in inv.address_pools
     ]
-    for candidate in map(netaddr.IPNetwork, MANAGEMENT_CANDIDATES):
+    index = int(hashlib.sha256(inv.organisation.slug.encode()).hexdigest(), 16) % 256
+    candidates = [list(netaddr.IPNetwork(base).subnet(24))[index] for base in MANAGEMENT_BASES]
+    for candidate in candidates:
         if not any(candidate in u or u in candidate for u in used):
             return candidate
-    raise LabError(f"every lab management range overlaps the inventory: {', '.join(MANAGEMENT_CANDIDATES)}")
+    raise LabError(f"every lab management range overlaps the inventory: {', '.join(map(str, candidates))}")
 
 
 def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
