@@ -39,6 +39,11 @@ def _baseline(rev: str, tmp: Path) -> Contender:
     archive = subprocess.run(["git", "archive", rev, "src", "templates", "group_data", "deploy"], cwd=REPO_ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    connector = out / "src" / "telework" / "connector.py"
+    if not connector.exists():
+        # The installed package registers telework.connector as a pyinfra entry point, and
+        # pyinfra loads every registered connector: an older tree gets the module (it never uses it).
+        connector.write_bytes((REPO_ROOT / "src" / "telework" / "connector.py").read_bytes())
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO_ROOT, capture_output=True, text=True,
                             check=True).stdout.strip()
     return Contender(f"telework@{commit}", src=out / "src")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
@@ -37,6 +38,7 @@ from typing import NamedTuple
 
 import netaddr
 
+from .gcpause import without_gc_pauses
 from .inventory import LoadedInventory
 from .ipam import Allocations, allocations_path, concentrator_address, device_key, person_key
 from .model import (
@@ -51,7 +53,7 @@ from .model import (
     VpnConcentrator,
 )
 from .problems import InventoryError, TeleworkError
-from .revocations import Revocation, load_revocations
+from .revocations import Revocation, load_revocations, revocations_path
 from .secrets import SECRETS_DIR, SUFFIX
 
 # ---------------------------------------------------------------- secret names
@@ -119,7 +121,7 @@ class VpnPerson:
 
 @dataclass
 class _Facts:
-    """What every view needs, read once per call."""
+    """What every view needs, read once per inventory while its files stay as they are."""
 
     loaded: LoadedInventory
     allocations: Allocations
@@ -163,20 +165,47 @@ class _Facts:
         return known
 
 
+#: id(loaded inventory) -> (weak reference to it, stamp of the files read, facts): the views
+#: of one inventory (every concentrator, the auth server) share their people and memos
+_FACTS_CACHE: dict[int, tuple[weakref.ref, tuple, _Facts]] = {}
+
+
+def _files_stamp(root: Path) -> tuple:
+    """What `_facts` reads besides the model: digests of allocations.yml and revocations.yml
+    and the enrolled names. A change (an enrolment, `ipam sync`, a revocation) makes cached
+    facts stale; hashing is ~50x cheaper than parsing allocations.yml again."""
+    stamp: list = []
+    for path in (allocations_path(root), revocations_path(root)):
+        try:
+            stamp.append(sha256(path.read_bytes()).digest())
+        except FileNotFoundError:
+            stamp.append(None)
+    stamp.append(enrolled_usernames(root))
+    return tuple(stamp)
+
+
 def _facts(loaded: LoadedInventory) -> _Facts:
     if loaded.errors:
         raise InventoryError(loaded.errors)
+    stamp = _files_stamp(loaded.root)
+    cached = _FACTS_CACHE.get(id(loaded))
+    if cached is not None and cached[0]() is loaded and cached[1] == stamp:
+        return cached[2]
     inv = loaded.model
     departments = [set(d.access) for d in inv.departments]
     shared = sorted(set.intersection(*departments)) if departments else []
-    return _Facts(
+    facts = _Facts(
         loaded=loaded,
         allocations=Allocations.load(allocations_path(loaded.root)),
         revocations=load_revocations(loaded.root),
-        enrolled=enrolled_usernames(loaded.root),
+        enrolled=stamp[-1],
         prefix_of={n.name: n.prefix for n in inv.networks},
         shared_networks=shared,
     )
+    for key in [k for k, (ref, _, _) in _FACTS_CACHE.items() if ref() is None]:
+        del _FACTS_CACHE[key]
+    _FACTS_CACHE[id(loaded)] = (weakref.ref(loaded), stamp, facts)
+    return facts
 
 
 def enrolled_usernames(inventory_dir: str | Path) -> frozenset[str]:
@@ -215,6 +244,7 @@ def _vpn_person(facts: _Facts, person: Person) -> VpnPerson:
     )
 
 
+@without_gc_pauses
 def vpn_people(loaded: LoadedInventory) -> list[VpnPerson]:
     """Every person with `vpn: true` (suspended and revoked ones included, see `has_access`),
     sorted by username."""
@@ -349,6 +379,7 @@ class ConcentratorView:
     wireguard_key_secret: str
 
 
+@without_gc_pauses
 def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> ConcentratorView:
     """The clients, peers, address pools and firewall groups of one concentrator.
 
@@ -541,6 +572,7 @@ class RadiusView:
     users: list[RadiusUser]
 
 
+@without_gc_pauses
 def radius_view(loaded: LoadedInventory, auth_server_name: str) -> RadiusView:
     """The concentrators that use `auth_server_name` and every person who may log in (has
     access and is enrolled). Secrets are named, never included."""

@@ -7,7 +7,6 @@ run. `require_inventory()` is for commands that need a usable inventory and stop
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from . import model
+from .gcpause import without_gc_pauses
 from .problems import InventoryError, Problem, Severity
 from .yamlsource import InventorySource, load_source, load_texts
 
@@ -51,6 +51,7 @@ class LoadedInventory:
 _PLACEHOLDER_ORG = {"name": "(missing organisation)", "slug": "missing", "domain": "invalid"}
 
 
+@without_gc_pauses
 def load_inventory(root: str | Path, *, check: bool = True,
                    files: Iterable[tuple[Path, str]] | None = None) -> LoadedInventory:
     """Load and (with `check`) cross-validate the inventory in `root`.

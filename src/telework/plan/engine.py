@@ -43,8 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
-from ..deploy_support import REPO_ROOT
-from ..inventory import require_inventory
+from ..deploy_support import REPO_ROOT, loaded_inventory
 from ..problems import TeleworkError
 from ..pyinfra_inventory import host_entries, load_overlay
 from ..redact import Redactor
@@ -152,8 +151,8 @@ class Deployment:
     def open(self) -> None:
         """Build the inventory, connect to the selected hosts and load the deploy for each."""
         os.environ.setdefault("PYINFRA_PROGRESS", "off")  # no pyinfra spinner; ours is rich
-        import pyinfra_cli  # noqa: F401  (gevent patch; local.include needs pyinfra_cli.util)
         import pyinfra
+        import pyinfra_cli  # noqa: F401  (gevent patch; local.include needs pyinfra_cli.util)
         from pyinfra.api import Config, Inventory, State
         from pyinfra.api.connect import connect_all
         from pyinfra.api.exceptions import PyinfraError
@@ -163,7 +162,8 @@ class Deployment:
         from ..connector import connector_name
 
         self._take_logger()
-        loaded = require_inventory(self.inventory_dir)
+        # The deploys read the same inventory through deploy_support's per-process cache.
+        loaded = loaded_inventory(str(self.inventory_dir))
         self.organisation = loaded.model.organisation.slug
         self.entries = host_entries(loaded.model, self.inventory_dir, self.overlay)
         self.selected = select(self.entries, self.limit)
