@@ -217,6 +217,7 @@ def child(args: dict) -> dict:
     result = sync(loaded.model, Allocations.load(allocations_path(root)), date.fromisoformat(TODAY))
     out["allocate"] = time.perf_counter() - t
     out["changes"] = len(result.changes)
+    del result  # the sync's own copy of the allocations is not part of the render that follows
     t = time.perf_counter()
     size = _render_base(loaded, data["all"])
     for conc in loaded.model.vpn_concentrators:

@@ -95,7 +95,7 @@ class AccessError(TeleworkError):
 # ---------------------------------------------------------------- people
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VpnPerson:
     """A person as the VPN sees them."""
 
@@ -134,6 +134,7 @@ class _Facts:
     _prefixes: dict[tuple[str, ...], list[netaddr.IPNetwork]] = field(default_factory=dict)
     _pools: dict[PoolKind, list[AddressPool]] = field(default_factory=dict)
     _host_prefixes: dict[netaddr.IPAddress, netaddr.IPNetwork] = field(default_factory=dict)
+    group_names: dict[tuple, str] = field(default_factory=dict)
 
     @property
     def inv(self) -> Inventory:
@@ -307,7 +308,7 @@ class TunnelPool:
         return netaddr.IPNetwork(f"{self.address}/{self.network.prefixlen}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenVpnClient:
     """A person who may log in on this concentrator, with their fixed tunnel address."""
 
@@ -319,7 +320,7 @@ class OpenVpnClient:
     prefixes: list[netaddr.IPNetwork]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WireguardPeer:
     """A managed device allowed on this concentrator (AllowedIPs = `address`/32)."""
 
@@ -431,10 +432,12 @@ def concentrator_view(loaded: LoadedInventory, concentrator_name: str) -> Concen
             f"{loaded.root}` and commit allocations.yml)")
 
     access_groups = _access_groups(facts, groups)
-    rules = [AccessRule(facts.host_prefix(source), facts.prefix_of[net], f"{g.name}: {net}")
-             for g in access_groups
-             for source in g.sources
-             for net in g.networks if net in facts.prefix_of]
+    rules = []
+    for g in access_groups:
+        targets = [(facts.prefix_of[net], f"{g.name}: {net}") for net in g.networks if net in facts.prefix_of]
+        for source in g.sources:
+            host = facts.host_prefix(source)
+            rules.extend(AccessRule(host, prefix, comment) for prefix, comment in targets)
     routes = sorted({d for g in access_groups for d in g.destinations})
     return ConcentratorView(
         concentrator=concentrator,
@@ -509,17 +512,23 @@ _NFT_UNSAFE = re.compile(r"[^a-z0-9_]")
 
 def _group_name(facts: _Facts, department: str | None, networks: tuple[str, ...]) -> str:
     """The department, `+` each network beyond the department's access; `ownerless`."""
+    known = facts.group_names.get((department, networks))
+    if known is not None:
+        return known
     if department is None:
-        return OWNERLESS
-    dep = facts.inv.department(department)
-    base = set(dep.access) if dep else set()
-    return "+".join([department, *(n for n in networks if n not in base)])
+        name = OWNERLESS
+    else:
+        dep = facts.inv.department(department)
+        base = set(dep.access) if dep else set()
+        name = "+".join([department, *(n for n in networks if n not in base)])
+    facts.group_names[(department, networks)] = name
+    return name
 
 
 def _access_groups(facts: _Facts, groups: dict) -> list[AccessGroup]:
     out = []
     for (department, networks), members in groups.items():
-        members = sorted(members)
+        members = sorted(members, key=lambda m: (m[0].version, m[0].value, m[1]))  # ints: fast
         out.append(AccessGroup(
             name=_group_name(facts, department, networks),
             set_name="",
@@ -557,7 +566,7 @@ class RadiusClient:
     secret: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RadiusUser:
     """A person who may log in: username and the name of their TOTP seed secret."""
 

@@ -106,6 +106,8 @@ def parse(text: str) -> ParsedFile:
     seen_root = False
     seen_sections: set[tuple[str, str]] = set()
     dates: dict[str, date] = {}
+    #: one string per member for all pools (a person is in every concentrator's pool)
+    members: dict[str, str] = {}
     entry_match = _ENTRY_RE.match
     inet_pton, from_bytes = socket.inet_pton, int.from_bytes
 
@@ -121,6 +123,7 @@ def parse(text: str) -> ParsedFile:
                 problem(number, f"expected '<address>: <member> <YYYY-MM-DD>', got {line.strip()!r}")
                 continue
             text_address, member, day_text = found.groups()
+            member = members.setdefault(member, member)
             version = 6 if ":" in text_address else 4
             try:
                 packed = inet_pton(_FAMILY[version], text_address)

@@ -51,7 +51,6 @@ class LoadedInventory:
 _PLACEHOLDER_ORG = {"name": "(missing organisation)", "slug": "missing", "domain": "invalid"}
 
 
-@without_gc_pauses
 def load_inventory(root: str | Path, *, check: bool = True,
                    files: Iterable[tuple[Path, str]] | None = None) -> LoadedInventory:
     """Load and (with `check`) cross-validate the inventory in `root`.

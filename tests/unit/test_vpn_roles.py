@@ -115,6 +115,7 @@ def test_ccd_file_fixed_address_and_own_routes_only():
     class Client:
         username, department, group = "anowak", "kaemmerei", "kaemmerei"
         address = netaddr.IPAddress("10.128.0.19")
+        networks = ["fileserver", "fv-finanzen"]
         prefixes = [netaddr.IPNetwork("10.20.1.0/24"), netaddr.IPNetwork("10.20.10.0/24")]
 
     text = ccd_file(Client, netaddr.IPNetwork("10.128.0.0/22"))
