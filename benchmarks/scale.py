@@ -92,6 +92,16 @@ def inventory(cache_dir: Path, people: int, say=print) -> Path:
 # ---------------------------------------------------------------- the child: one measurement
 
 
+def _renderer():
+    """The template renderer the deploys use (deploy_support.render_template; a baseline older
+    than 2026-11-23 has it as vpn_render.render)."""
+    try:
+        from telework.deploy_support import render_template
+    except ImportError:
+        from telework.vpn_render import render as render_template
+    return render_template
+
+
 def _group_data() -> dict[str, dict]:
     """group_data/<group>.py as dicts (the defaults the deploys see in host.data)."""
     out = {}
@@ -105,7 +115,7 @@ def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
     """As deploy/vpn_concentrator.py renders: returns (bytes rendered, clients + peers)."""
     from telework.access import concentrator_view
     from telework.deploy_support import MANAGED_HEADER
-    from telework.deploy_support import render_template as render
+    render = _renderer()
     from telework.vpn_render import ccd_files, nft_elements
 
     d = data
@@ -149,7 +159,7 @@ def _render_auth_server(loaded, name: str, d: dict) -> int:
     """As deploy/auth_server.py renders (every concentrator's client entry; seeds are secrets)."""
     from telework.access import radius_view
     from telework.deploy_support import MANAGED_HEADER
-    from telework.deploy_support import render_template as render
+    render = _renderer()
 
     view = radius_view(loaded, name)
     header = "# " + MANAGED_HEADER.format(org=loaded.model.organisation.slug)
