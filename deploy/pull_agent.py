@@ -1,7 +1,7 @@
 """The pull agent on endpoints (linux_endpoints, notebooks): a systemd timer that fetches the
 endpoint's signed bundle, applies it locally with pyinfra and reports (telework.pull.agent).
 
-    telework pull install linux-002 INVENTORY --base-url http://10.199.0.1:8089   # once, by push
+    telework pull install linux-002 INVENTORY --base-url http://<controller>:8089   # once, by push
 
 deploy/site.py includes this for endpoints. It does nothing unless `pull_base_url` is set
 (group_data of the inventory, `telework pull install --base-url`, or the bundle's host data),
@@ -18,11 +18,15 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
-from telework.deploy_support import REPO_ROOT, header, template_path
-from telework.operations import packages
+from telework.deploy_support import REPO_ROOT, header, render_template
+from telework.facts.batch import fact, prefetch
+from telework.facts.files import PathStates
+from telework.facts.packages import PackageStates
+from telework.facts.systemd import UnitStates
+from telework.operations import files, packages, services
 
 AGENT_SOURCE = REPO_ROOT / "src" / "telework" / "pull" / "agent.py"
 
@@ -48,6 +52,7 @@ CONFIG = "/etc/telework/pull.json"
 PUBLIC_KEY = "/etc/telework/pull-signing.pub"
 STATE_DIR = "/var/lib/telework/pull"
 VENV = "/opt/telework/venv"
+UNITS = ("telework-pull.service", "telework-pull.timer")
 
 
 @deploy("Pull agent", data_defaults=DEFAULTS)
@@ -55,44 +60,52 @@ def pull_agent() -> None:
     if not host.data.pull_base_url:
         return
     inventory_dir = host.data.telework_inventory
+    # One remote command for the state of everything below (telework.facts.batch); the venv and
+    # the download directory are looked at themselves, never file by file.
+    prefetch(
+        PathStates.ask("/etc/telework", AGENT, *(f"/etc/systemd/system/{unit}" for unit in UNITS),
+                       shallow=("/opt/telework", STATE_DIR, f"{STATE_DIR}/wheels")),
+        PackageStates.ask("python3-venv"),
+        UnitStates.ask("telework-pull.timer"),
+    )
     packages.installed(
         name="pull: python3-venv for the agent's venv",
         packages=["python3-venv"],
     )
     for path, mode in (("/etc/telework", "755"), ("/opt/telework", "755"), (STATE_DIR, "700")):
-        files.directory(name=f"pull: {path}", path=path, mode=mode, user="root", group="root")
+        files.directory(name=f"pull: {path}", path=path, mode=mode)
     files.put(
         name=f"pull: agent {AGENT}",
-        src=str(AGENT_SOURCE),
+        src=AGENT_SOURCE,
         dest=AGENT,
         mode="755",
     )
     files.put(
         name=f"pull: the organisation's signing key {PUBLIC_KEY}",
-        src=str(Path(inventory_dir) / "pull" / "signing.pub"),
+        src=Path(inventory_dir) / "pull" / "signing.pub",
         dest=PUBLIC_KEY,
-        mode="644",
     )
-    files.template(
+    files.put(
         name=f"pull: agent settings {CONFIG}",
-        src=template_path("pull_agent", CONFIG),
         dest=CONFIG,
-        mode="644",
-        header=header(inventory_dir, "").strip(),
-        host_name=host.name,
-        base_url=host.data.pull_base_url,
-        public_key=PUBLIC_KEY,
-        state_dir=STATE_DIR,
-        venv=VENV,
-        http_timeout=int(host.data.pull_http_timeout),
-        apply_timeout=int(host.data.pull_apply_timeout),
-        max_bundle_bytes=int(host.data.pull_max_bundle_bytes),
+        content=render_template(
+            "pull_agent", CONFIG,
+            header=header(inventory_dir, "").strip(),
+            host_name=host.name,
+            base_url=host.data.pull_base_url,
+            public_key=PUBLIC_KEY,
+            state_dir=STATE_DIR,
+            venv=VENV,
+            http_timeout=int(host.data.pull_http_timeout),
+            apply_timeout=int(host.data.pull_apply_timeout),
+            max_bundle_bytes=int(host.data.pull_max_bundle_bytes),
+        ),
     )
 
     if host.data.pull_wheelhouse:
         sha = host.data.pull_wheelhouse_sha256
         tar = f"{STATE_DIR}/wheels/{sha}.tar"
-        installed = host.get_fact(FileContents, path=f"{VENV}/telework-wheelhouse.sha256") or []
+        installed = fact(FileContents, path=f"{VENV}/telework-wheelhouse.sha256") or []
         if [line.strip() for line in installed] != [sha]:
             files.directory(name=f"pull: {STATE_DIR}/wheels", path=f"{STATE_DIR}/wheels", mode="700")
             files.put(name="pull: wheelhouse for the venv", src=host.data.pull_wheelhouse, dest=tar, mode="600")
@@ -102,35 +115,30 @@ def pull_agent() -> None:
             )
 
     units = [
-        files.template(
+        files.put(
             name=f"pull: unit {unit}",
-            src=template_path("pull_agent", f"/etc/systemd/system/{unit}"),
             dest=f"/etc/systemd/system/{unit}",
-            mode="644",
-            header=header(inventory_dir),
-            venv=VENV,
-            agent=AGENT,
-            config=CONFIG,
-            timeout=int(host.data.pull_apply_timeout) + 600,
-            schedule=host.data.pull_schedule,
-            random_delay=host.data.pull_random_delay,
+            content=render_template(
+                "pull_agent", f"/etc/systemd/system/{unit}",
+                header=header(inventory_dir),
+                venv=VENV,
+                agent=AGENT,
+                config=CONFIG,
+                timeout=int(host.data.pull_apply_timeout) + 600,
+                schedule=host.data.pull_schedule,
+                random_delay=host.data.pull_random_delay,
+            ),
         )
-        for unit in ("telework-pull.service", "telework-pull.timer")
+        for unit in UNITS
     ]
     systemd.daemon_reload(
         name="pull: systemd reads the changed units",
         _if=any_changed(*units),
     )
-    systemd.service(
-        name="pull: timer enabled and running",
-        service="telework-pull.timer",
-        running=True,
-        enabled=True,
-    )
-    systemd.service(
+    services.service(name="pull: timer enabled and running", unit="telework-pull.timer")
+    services.restart(
         name="pull: timer restarted with its changed schedule",
-        service="telework-pull.timer",
-        restarted=True,
+        unit="telework-pull.timer",
         _if=any_changed(*units),
     )
 

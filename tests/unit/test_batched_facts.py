@@ -51,6 +51,16 @@ def test_path_states_lists_type_mode_owner_digest_and_link_target(tmp_path):
     assert not any(p.startswith(str(tmp_path / "missing")) for p in paths)
 
 
+def test_shallow_paths_are_listed_without_what_is_below_them(tmp_path):
+    etc = tree(tmp_path)
+    paths = ask(PathStates, roots=(), shallow=(str(etc / "ccd"), str(etc / "app.conf"), str(etc / "none")))["paths"]
+    assert sorted(paths) == [f"{etc}/app.conf", f"{etc}/ccd"]
+    assert paths[f"{etc}/ccd"]["type"] == "directory" and paths[f"{etc}/ccd"]["sha256"] is None
+    assert paths[f"{etc}/app.conf"]["sha256"] == hashlib.sha256(b"a = 1\n").hexdigest()
+    both = ask(PathStates, roots=(str(etc / "ccd"),), shallow=(str(etc),))["paths"]
+    assert f"{etc}/ccd/anowak" in both and f"{etc}" in both and f"{etc}/app.conf" not in both
+
+
 def test_a_single_file_root_is_listed_alone(tmp_path):
     etc = tree(tmp_path)
     paths = ask(PathStates, roots=(f"{etc}/app.conf",))["paths"]

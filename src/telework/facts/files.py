@@ -19,20 +19,32 @@ class PathStates(FactBase):
 
     A state is {"type": "file"|"directory"|"link"|"other", "mode": 644, "user": "root",
     "group": "root", "target": <link target or None>, "sha256": <regular files, else None>}.
-    A path under a root that is not in "paths" does not exist. Used through `path_state()`,
+    A path under a root that is not in "paths" does not exist; a `shallow` path is listed
+    alone (with its digest if it is a file), not what is below it. Used through `path_state()`,
     which answers from any remembered root that covers the path (telework.facts.batch).
     """
 
-    def command(self, roots: tuple[str, ...]) -> str:
-        quoted = " ".join(shlex.quote(r) for r in roots)
-        return (f"for r in {quoted}; do if [ -e \"$r\" ] || [ -L \"$r\" ]; then "
-                f"find \"$r\" -xdev -printf 'p\\t%y\\t%m\\t%u\\t%g\\t%p\\t%l\\n'; "
-                f"find \"$r\" -xdev -type f -exec sha256sum {{}} + | sed 's/^/s\\t/'; fi; done")
+    def command(self, roots: tuple[str, ...], shallow: tuple[str, ...] = ()) -> str:
+        listing = "-printf 'p\\t%y\\t%m\\t%u\\t%g\\t%p\\t%l\\n'"
+        command = ""
+        if roots:
+            quoted = " ".join(shlex.quote(r) for r in roots)
+            command += (f"for r in {quoted}; do if [ -e \"$r\" ] || [ -L \"$r\" ]; then "
+                        f"find \"$r\" -xdev {listing}; "
+                        f"find \"$r\" -xdev -type f -exec sha256sum {{}} + | sed 's/^/s\\t/'; fi; done")
+        if shallow:
+            quoted = " ".join(shlex.quote(r) for r in shallow)
+            command += ("; " if command else "") + (
+                f"for r in {quoted}; do if [ -e \"$r\" ] || [ -L \"$r\" ]; then "
+                f"find \"$r\" -maxdepth 0 {listing}; "
+                f"if [ -f \"$r\" ]; then sha256sum \"$r\" | sed 's/^/s\\t/'; fi; fi; done")
+        return command or "true"
 
     @staticmethod
-    def ask(*roots: str):
-        """The prefetch request for `roots`."""
-        return PathStates, {"roots": tuple(roots)}
+    def ask(*roots: str, shallow: tuple[str, ...] = ()):
+        """The prefetch request for `roots` (everything below them) and `shallow` paths (only
+        the path itself: a venv or a download directory is not read file by file)."""
+        return PathStates, {"roots": tuple(roots), "shallow": tuple(shallow)}
 
     @staticmethod
     def default():
@@ -61,12 +73,18 @@ def _covers(root: str, path: str) -> bool:
     return path == root or path.startswith(root + "/") or root == "/"
 
 
-def _listing_for(path: str) -> dict:
-    """The remembered `PathStates` answer whose roots cover `path`; asks for `path` alone if none."""
+def _listing_for(path: str, recursive: bool = False) -> dict:
+    """The remembered `PathStates` answer that covers `path` (with everything below it when
+    `recursive`); asks for `path` alone if none does."""
     for kwargs, answer in remembered(PathStates):
-        if answer is not None and any(_covers(root, path) for root in kwargs["roots"]):
+        if answer is None:
+            continue
+        if any(_covers(root, path) for root in kwargs["roots"]) or (
+                not recursive and path in kwargs.get("shallow", ())):
             return answer["paths"]
-    return fact(PathStates, roots=(path,))["paths"]
+    if recursive:
+        return fact(PathStates, roots=(path,))["paths"]
+    return fact(PathStates, roots=(), shallow=(path,))["paths"]
 
 
 def path_state(path: str) -> dict | None:
@@ -77,7 +95,7 @@ def path_state(path: str) -> dict | None:
 def directory_digests(path: str) -> dict[str, str] | None:
     """{file name: sha256} of the regular files directly in directory `path` on the current
     host before this run; None when it is not a directory."""
-    return children_digests(_listing_for(path), path)
+    return children_digests(_listing_for(path, recursive=True), path)
 
 
 def children_digests(paths: dict[str, dict], directory: str) -> dict[str, str] | None:
