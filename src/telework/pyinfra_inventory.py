@@ -22,6 +22,7 @@ import yaml
 from .inventory import load_inventory
 from .ipam import Allocations, allocations_path
 from .model import Inventory
+from .problems import TeleworkError
 
 OVERLAY_ENV = "TELEWORK_OVERLAY"
 #: Connection settings an overlay may set per host; anything else is ignored.
@@ -75,7 +76,17 @@ def load_overlay(path: str | Path | None = None) -> dict | None:
     path = path or os.environ.get(OVERLAY_ENV)
     if not path:
         return None
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TeleworkError(f"${OVERLAY_ENV} names {path}, which does not exist (fix: start the lab it belongs "
+                            f"to with `telework lab up <inventory>`, or unset ${OVERLAY_ENV} to reach the "
+                            f"hosts at their inventory addresses)") from None
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise TeleworkError(f"{path}: not valid YAML ({exc}); the lab writes this file, "
+                            f"`telework lab up` writes it again") from None
 
 
 def pyinfra_groups(inventory_file: str | Path, overlay: str | Path | None = None) -> dict[str, tuple[list, dict]]:
@@ -94,8 +105,13 @@ def pyinfra_groups(inventory_file: str | Path, overlay: str | Path | None = None
         print(f"{inventory_dir}: {len(loaded.errors)} error(s); run `telework validate {inventory_dir}`",
               file=sys.stderr)
         raise SystemExit(1)
+    try:
+        overlay_data = load_overlay(overlay)
+    except TeleworkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     groups: dict[str, list] = {}
-    for name, data, host_groups in host_entries(loaded.model, inventory_dir, load_overlay(overlay)):
+    for name, data, host_groups in host_entries(loaded.model, inventory_dir, overlay_data):
         for group in host_groups:
             groups.setdefault(group, []).append((name, data))
     return {group: (hosts, {}) for group, hosts in groups.items()}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
 from telework.inventory import load_inventory
 from telework.pyinfra_inventory import host_entries
-from tests.conftest import MINIMAL, REPO, edit
+from tests.conftest import MINIMAL, REPO, SAMPLE, edit
 
 PYINFRA = str(Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "pyinfra")
 
@@ -63,3 +64,17 @@ def test_invalid_inventory_stops_pyinfra_with_the_errors(tmp_path):
     assert result.returncode != 0
     assert "people/rathaus.yml:4: error: people[0].department: unknown department 'nowhere'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_overlay_is_a_clear_error_not_a_traceback(tmp_path):
+    """$TELEWORK_OVERLAY left over from a lab that is down: telework and the pyinfra inventory
+    both name the file and the fix."""
+    missing = tmp_path / "lab" / "overlay.yml"
+    env = {**os.environ, "TELEWORK_OVERLAY": str(missing)}
+    for cmd in ([sys.executable, "-m", "telework.cli", "plan", str(SAMPLE)],
+                [sys.executable, "-c", f"from telework.pyinfra_inventory import pyinfra_groups; "
+                                       f"pyinfra_groups({str(SAMPLE)!r})"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert str(missing) in done.stderr and "telework lab up" in done.stderr
