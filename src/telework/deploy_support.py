@@ -6,6 +6,8 @@ validated model objects back (style: inventory YAML -> model -> host data -> dep
 
 from __future__ import annotations
 
+import sys
+import types
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,3 +50,20 @@ def render_template(role: str, destination: str, **context) -> str:
     `files.template`, which would put the template arguments into automatic operation names."""
     path = Path(template_path(role, destination))
     return _environment(str(path.parent)).get_template(path.name).render(**context)
+
+
+def register_deploy_files(deploy_dir: Path | str) -> None:
+    """Give every deploy file a module entry in sys.modules (never imported, only looked up).
+
+    pyinfra orders operations by their call stack (`inspect.stack()` for every operation), and
+    `inspect.getmodule` scans all of sys.modules (~1,200 entries) for each frame of a file that
+    is no module, which deploy files, run by `exec`, are not: about 1.5 ms per frame, three such
+    frames per operation, 30 operations per concentrator. With an entry per file it is one
+    dictionary lookup; a six-concentrator plan got 0.2 s faster.
+    """
+    for path in Path(deploy_dir).glob("*.py"):
+        name = f"telework_deploy_files.{path.stem}"
+        if name not in sys.modules:
+            module = types.ModuleType(name, f"deploy file {path} (looked up by inspect, never imported)")
+            module.__file__ = str(path)
+            sys.modules[name] = module

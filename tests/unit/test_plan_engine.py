@@ -118,3 +118,25 @@ def test_if_any_changed_and_all_changed():
     assert _conditional(all_changed(a, b), {"a": True, "b": False}) is False
     assert _conditional(all_changed(a, b), {"a": True, "b": True}) is True
     assert _conditional(any_changed(a, b), {"a": True}) is None  # b not planned on this host
+
+
+def test_deploy_files_are_found_by_inspect_without_scanning_every_module(tmp_path):
+    """register_deploy_files: pyinfra inspects the call stack of every operation, and a frame of
+    an exec'd deploy file now maps to a module entry (one dictionary lookup, not a scan)."""
+    import inspect
+    import sys
+
+    from telework.deploy_support import register_deploy_files
+
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / "role_x.py").write_text("import inspect\nframe = inspect.currentframe()\n")
+    register_deploy_files(deploy)
+    namespace: dict = {}
+    exec(compile((deploy / "role_x.py").read_text(), str(deploy / "role_x.py"), "exec"), namespace)
+    try:
+        module = inspect.getmodule(namespace["frame"])
+        assert module is sys.modules["telework_deploy_files.role_x"]
+        assert module.__file__ == str(deploy / "role_x.py")
+    finally:
+        del sys.modules["telework_deploy_files.role_x"]

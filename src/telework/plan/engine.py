@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import __version__
-from ..deploy_support import REPO_ROOT, loaded_inventory
+from ..deploy_support import REPO_ROOT, loaded_inventory, register_deploy_files
 from ..problems import TeleworkError
 from ..pyinfra_inventory import host_entries, load_overlay
 from ..redact import Redactor
@@ -259,6 +259,7 @@ class Deployment:
         from pyinfra_cli.util import exec_file
 
         self.state.current_deploy_filename = self.deploy_file
+        register_deploy_files(Path(self.deploy_file).parent)
 
         def load(host):
             with ctx_config.use(self.state.config.copy()), ctx_host.use(host):
