@@ -17,13 +17,13 @@ from pathlib import Path
 import netaddr
 import pytest
 
+from telework.deploy_support import render_template as render
 from telework.facts.files import PathStates, children_digests
 from telework.facts.totp import OathUsers, seed_digest
 from telework.facts.wireguard import WireguardImplementation
-from telework.operations.secret_files import digest
+from telework.operations.digests import digest
 from telework.operations.totp import NO_PIN, TOKEN_TYPE, seed_hex, users_file
 from telework.operations.trees import _tar
-from telework.deploy_support import render_template as render
 from telework.vpn_render import ccd_file, nft_elements
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ a temporary file that has its final mode and owner before a byte lands in it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
@@ -70,6 +71,25 @@ def _log_diff(path: str, old_exists: bool, data: bytes) -> None:
         logger.info("  %s", line)
 
 
+def converge_file(path: str, data: bytes, mode: str, user: str, group: str, what: str,
+                  announce_write: Callable[[bool], None]):
+    """The commands that make `path` hold `data` with `mode` and owner: none when all match,
+    chmod/chown when only those differ, else an atomic write (`write_commands`).
+    `announce_write(existed)` logs the write the way the caller may show it (a diff, or not)."""
+    state = path_state(path)
+    _expect(path, state, "file")
+    if state is not None and state["sha256"] == digest(data):
+        changes = list(owner_commands(path, state, mode, user, group))
+        if not changes:
+            host.noop(f"{what} {path} is up to date")
+            return
+        host.log(f"{path}: mode/owner {state['mode']} {state['user']}:{state['group']} -> {mode} {user}:{group}")
+        yield from changes
+        return
+    announce_write(state is not None)
+    yield from write_commands(path, data, mode, user, group)
+
+
 @operation()
 def put(dest: str, content: str | bytes | None = None, src: str | Path | None = None, mode: str = "644",
         user: str = "root", group: str = "root"):
@@ -83,18 +103,8 @@ def put(dest: str, content: str | bytes | None = None, src: str | Path | None = 
     Shows a diff with `--diff`; never use it for secrets (see `secret_file`).
     """
     data = _file_bytes(content, src)
-    state = path_state(dest)
-    _expect(dest, state, "file")
-    if state is not None and state["sha256"] == digest(data):
-        changes = list(owner_commands(dest, state, mode, user, group))
-        if not changes:
-            host.noop(f"file {dest} is up to date")
-            return
-        host.log(f"{dest}: mode/owner {state['mode']} {state['user']}:{state['group']} -> {mode} {user}:{group}")
-        yield from changes
-        return
-    _log_diff(dest, state is not None, data)
-    yield from write_commands(dest, data, mode, user, group)
+    yield from converge_file(dest, data, mode, user, group, "file",
+                             lambda existed: _log_diff(dest, existed, data))
 
 
 @operation()

@@ -2,9 +2,10 @@
 
 pyinfra's `files.put`/`files.template` print a diff with `--diff`, put template arguments into
 automatic operation names, and upload with the default mode before they chmod. This operation
-compares a sha256 digest (the role's remembered `PathStates` listing) and says only that the content differs (no digest
-either: a hash of a short secret can be brute-forced),
-and writes through a temporary file that is 0600 (or the asked mode) before a byte lands in it.
+compares a sha256 digest (the role's remembered `PathStates` listing) and says only that the
+content differs (no digest either: a hash of a short secret can be brute-forced), and writes
+through a temporary file that is 0600 (or the asked mode) before a byte lands in it
+(`files.converge_file`, which `files.put` uses too, with a diff).
 """
 
 from __future__ import annotations
@@ -12,11 +13,7 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import operation
 
-from ..facts.files import path_state
-from .digests import digest
-from .files import _expect, owner_commands, write_commands
-
-__all__ = ["digest", "secret_file"]
+from .files import converge_file
 
 
 @operation()
@@ -33,15 +30,7 @@ def secret_file(path: str, content: str | bytes, mode: str = "600", user: str = 
     `path`: the file is never readable by others, never half-written.
     """
     data = content.encode() if isinstance(content, str) else content
-    state = path_state(path)
-    _expect(path, state, "file")
-    if state is not None and state["sha256"] == digest(data):
-        changes = list(owner_commands(path, state, mode, user, group))
-        if not changes:
-            host.noop(f"secret file {path} is up to date")
-            return
-        host.log(f"{path}: mode/owner {state['mode']} {state['user']}:{state['group']} -> {mode} {user}:{group}")
-        yield from changes
-        return
-    host.log(f"Will {'modify' if state else 'create'} secret file {path} (content is secret, not shown)")
-    yield from write_commands(path, data, mode, user, group)
+    yield from converge_file(
+        path, data, mode, user, group, "secret file",
+        lambda existed: host.log(f"Will {'modify' if existed else 'create'} secret file {path} "
+                                 "(content is secret, not shown)"))

@@ -8,7 +8,7 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from ..facts.files import path_state
 from ..facts.sysctl import sysctl_value
 from .digests import digest
-from .files import write_commands
+from .files import owner_commands, write_commands
 
 
 @operation()
@@ -22,7 +22,8 @@ def setting(key: str, value: str | int, path: str):
     line = f"{key} = {value}\n"
     state = path_state(path)
     live = sysctl_value(key)
-    file_ok = state is not None and state["sha256"] == digest(line) and (state["mode"], state["user"]) == (644, "root")
+    file_ok = (state is not None and state["sha256"] == digest(line)
+               and not list(owner_commands(path, state, "644", "root", "root")))
     if file_ok and live == str(value):
         host.noop(f"{key} = {value}, now and at boot")
         return
