@@ -20,6 +20,7 @@ that finds nothing to do.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary, WeakSet
@@ -79,6 +80,15 @@ def remembered(cls: type[FactBase], host=None) -> list[tuple[dict, Any]]:
     """(kwargs, answer) of every remembered `cls` fact of `host` (default: the current host)."""
     return [(dict(frozen), value) for (fact_cls, frozen), value in _memory(host).answers.items()
             if fact_cls is cls]
+
+
+def covering(cls: type[FactBase], covers: Callable[[dict], bool]):
+    """The first remembered `cls` answer of the current host whose kwargs `covers` accepts
+    (the request included what the caller looks up), or None."""
+    for kwargs, answer in remembered(cls):
+        if answer is not None and covers(kwargs):
+            return answer
+    return None
 
 
 def fact(cls: type[FactBase], **kwargs):

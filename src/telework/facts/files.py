@@ -11,7 +11,7 @@ import shlex
 
 from pyinfra.api import FactBase
 
-from .batch import fact, remembered
+from .batch import covering, fact
 
 
 class PathStates(FactBase):
@@ -76,12 +76,10 @@ def _covers(root: str, path: str) -> bool:
 def _listing_for(path: str, recursive: bool = False) -> dict:
     """The remembered `PathStates` answer that covers `path` (with everything below it when
     `recursive`); asks for `path` alone if none does."""
-    for kwargs, answer in remembered(PathStates):
-        if answer is None:
-            continue
-        if any(_covers(root, path) for root in kwargs["roots"]) or (
-                not recursive and path in kwargs.get("shallow", ())):
-            return answer["paths"]
+    answer = covering(PathStates, lambda kwargs: any(_covers(root, path) for root in kwargs["roots"])
+                      or (not recursive and path in kwargs.get("shallow", ())))
+    if answer is not None:
+        return answer["paths"]
     if recursive:
         return fact(PathStates, roots=(path,))["paths"]
     return fact(PathStates, roots=(), shallow=(path,))["paths"]

@@ -6,7 +6,7 @@ import shlex
 
 from pyinfra.api import FactBase
 
-from .batch import fact, remembered
+from .batch import covering, fact
 
 
 class PackageStates(FactBase):
@@ -35,8 +35,7 @@ class PackageStates(FactBase):
 def packages_installed(packages) -> dict[str, bool]:
     """{package: installed?} for `packages` on the current host before this run."""
     wanted = set(packages)
-    for kwargs, answer in remembered(PackageStates):
-        if answer is not None and wanted <= set(kwargs["packages"]):
-            return {p: bool(answer.get(p)) for p in wanted}
-    answer = fact(PackageStates, packages=tuple(sorted(wanted)))
+    answer = covering(PackageStates, lambda kwargs: wanted <= set(kwargs["packages"]))
+    if answer is None:
+        answer = fact(PackageStates, packages=tuple(sorted(wanted)))
     return {p: bool(answer.get(p)) for p in wanted}

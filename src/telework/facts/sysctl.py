@@ -6,7 +6,7 @@ import shlex
 
 from pyinfra.api import FactBase
 
-from .batch import fact, remembered
+from .batch import covering, fact
 
 
 class SysctlValues(FactBase):
@@ -34,7 +34,5 @@ class SysctlValues(FactBase):
 
 def sysctl_value(key: str) -> str | None:
     """The live value of `key` on the current host before this run."""
-    for kwargs, answer in remembered(SysctlValues):
-        if answer is not None and key in kwargs["keys"]:
-            return answer.get(key)
-    return fact(SysctlValues, keys=(key,)).get(key)
+    answer = covering(SysctlValues, lambda kwargs: key in kwargs["keys"])
+    return (answer if answer is not None else fact(SysctlValues, keys=(key,))).get(key)

@@ -43,7 +43,7 @@ class UnitStates(FactBase):
 def unit_state(unit: str) -> dict:
     """The state of `unit` on the current host before this run, from a remembered `UnitStates`
     answer that includes it, else asked for alone."""
-    for kwargs, answer in remembered(UnitStates):
+    for kwargs, answer in remembered(UnitStates):  # the answer is by position: keep the kwargs
         if answer is not None and unit in kwargs["units"] and len(answer) == len(kwargs["units"]):
             return answer[kwargs["units"].index(unit)]
     answer = fact(UnitStates, units=(unit,))
