@@ -46,9 +46,8 @@ class TeleworkConnector(SSHConnector):
 
     def connect(self) -> None:
         super().connect()
-        transport = self.client.get_transport() if self.client else None
-        sock = getattr(transport, "sock", None)
-        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock = _tcp_socket(self)
+        if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def run_shell_command(self, command, print_output: bool = False, print_input: bool = False, **arguments):
@@ -67,8 +66,16 @@ class TeleworkConnector(SSHConnector):
                                 print_output=print_output, print_input=print_input, **arguments)
 
 
-def nodelay_enabled(connector) -> bool:
-    """True when the connector's live socket has TCP_NODELAY set (for tests and diagnostics)."""
+def _tcp_socket(connector) -> socket.socket | None:
+    """The TCP socket under the connector's SSH transport (None: not connected, or a proxy)."""
     transport = connector.client.get_transport() if getattr(connector, "client", None) else None
     sock = getattr(transport, "sock", None)
-    return bool(isinstance(sock, socket.socket) and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        return sock
+    return None
+
+
+def nodelay_enabled(connector) -> bool:
+    """True when the connector's live socket has TCP_NODELAY set (for tests and diagnostics)."""
+    sock = _tcp_socket(connector)
+    return bool(sock is not None and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))

@@ -13,22 +13,22 @@ import click
 from .. import __version__
 from .common import TeleworkGroup
 
-#: command name -> "module:attribute" (relative to telework.cli), in `telework --help` order
+#: command name -> "module:attribute", in `telework --help` order
 COMMANDS = {
-    "validate": "inventory_cmds:validate",
-    "inventory": "inventory_cmds:inventory",
-    "schema": "inventory_cmds:schema",
-    "generate": "generate:generate",
-    "ipam": "ipam:ipam",
-    "secret": "secret:secret",
-    "pki": "pki:pki_group",
-    "person": "person:person",
-    "lab": "..lab.cli:lab",
-    "plan": "plan:plan",
-    "apply": "plan:apply",
-    "verify": "plan:verify",
-    "audit": "audit:audit",
-    "pull": "pull:pull_group",
+    "validate": "telework.cli.inventory_cmds:validate",
+    "inventory": "telework.cli.inventory_cmds:inventory",
+    "schema": "telework.cli.inventory_cmds:schema",
+    "generate": "telework.cli.generate:generate",
+    "ipam": "telework.cli.ipam:ipam",
+    "secret": "telework.cli.secret:secret",
+    "pki": "telework.cli.pki:pki_group",
+    "person": "telework.cli.person:person",
+    "lab": "telework.lab.cli:lab",
+    "plan": "telework.cli.plan:plan",
+    "apply": "telework.cli.plan:apply",
+    "verify": "telework.cli.plan:verify",
+    "audit": "telework.cli.audit:audit",
+    "pull": "telework.cli.pull:pull_group",
 }
 
 
@@ -43,11 +43,7 @@ class LazyGroup(TeleworkGroup):
         if target is None:
             return None
         module, attribute = target.split(":")
-        return getattr(importlib.import_module(_absolute(module)), attribute)
-
-
-def _absolute(module: str) -> str:
-    return "telework" + module[1:] if module.startswith("..") else f"telework.cli.{module}"
+        return getattr(importlib.import_module(module), attribute)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
