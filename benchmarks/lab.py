@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 NAME = "lab"
@@ -51,12 +52,24 @@ _RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\
 # ---------------------------------------------------------------- the child: one measurement
 
 
-def _ansible(case: dict, hosts: list[str], state: str, check: bool) -> tuple[list[str], dict]:
+@contextmanager
+def _cold_ssh_masters():
+    """A fresh ControlPath directory for one Ansible run (cold masters, like the other tools'
+    new connections); afterwards its masters are closed and the directory removed, as in the
+    study, so no master of one run serves the next."""
+    with tempfile.TemporaryDirectory(prefix="telework-bench-cp-") as control:
+        try:
+            yield control
+        finally:
+            for sock in Path(control).iterdir():
+                subprocess.run(["ssh", "-S", str(sock), "-O", "exit", "master"], capture_output=True, timeout=30)
+
+
+def _ansible(case: dict, hosts: list[str], state: str, check: bool, control: str) -> tuple[list[str], dict]:
     cmd = [case["ansible_playbook"], "-i", case["ansible_inventory"], str(ANSIBLE_DIR / "vpn_concentrator.yml"),
            "-e", f"files_root={case['export']}/{state}", "--limit", ",".join(hosts)]
     if check:
         cmd += ["--check", "--diff"]
-    control = tempfile.mkdtemp(prefix="telework-bench-cp-")
     return cmd, {"ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"), "ANSIBLE_SSH_CONTROL_PATH_DIR": control}
 
 
@@ -67,8 +80,9 @@ def _ansible_changes(output: str, hosts: list[str]) -> int:
     return sum(changed for changed, _ in recap.values())
 
 
-def _command(tool: str, case: dict, hosts: list[str], target: str | None) -> tuple[list[str], dict]:
-    """(argv, extra environment) of `tool` for `case`; `target`: the state an apply brings."""
+def _command(tool: str, case: dict, hosts: list[str], target: str | None, control: str) -> tuple[list[str], dict]:
+    """(argv, extra environment) of `tool` for `case`; `target`: the state an apply brings;
+    `control`: Ansible's ControlPath directory."""
     inv = case["inventory"]
     if tool == "telework":
         verb = ["plan", inv, "--limit", ",".join(hosts), "--format", "json"] if case["kind"] == "plan" \
@@ -80,7 +94,7 @@ def _command(tool: str, case: dict, hosts: list[str], target: str | None) -> tup
         return [str(Path(sys.executable).parent / "pyinfra"), f"{inv}/inventory.py", "deploy/site.py", *limits,
                 *mode], {}
     if tool == "ansible":
-        return _ansible(case, hosts, target or "A", check=case["kind"] == "plan")
+        return _ansible(case, hosts, target or "A", check=case["kind"] == "plan", control=control)
     raise ValueError(tool)
 
 
@@ -93,7 +107,7 @@ def _floor(case: dict, hosts: list[str]) -> dict:
         _, err = proc.communicate(timeout=120)
         if proc.returncode != 0:
             raise RuntimeError(f"floor on {h} failed ({proc.returncode}): {err.decode()[-1000:]}")
-    return {"seconds": time.perf_counter() - t, "remote_commands": 1}
+    return {"seconds": time.perf_counter() - t}
 
 
 def child(case: dict) -> dict:
@@ -114,12 +128,13 @@ def child(case: dict) -> dict:
             states = org.host_states()
         target = "B" if states[hosts[0]] == "A" else "A"
         org.checkout(target)
-    cmd, extra = _command(tool, case, hosts, target)
-    env = {**os.environ, **org.env, **extra}
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=case["cwd"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=1800)
-    seconds = time.perf_counter() - t
+    with _cold_ssh_masters() as control:
+        cmd, extra = _command(tool, case, hosts, target, control)
+        env = {**os.environ, **org.env, **extra}
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=case["cwd"], env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=1800)
+        seconds = time.perf_counter() - t
     out = {"seconds": seconds}
     if proc.returncode != 0:  # a plan of unchanged hosts exits 0 too (telework: 2 = changes)
         raise RuntimeError(f"{tool} {case['kind']} on {hosts} exited {proc.returncode}:\n"
@@ -151,22 +166,27 @@ def _contenders(ctx):
     return tools, Contender("ssh floor", env={"TELEWORK_BENCH_TOOL": "floor"})
 
 
+def _run_ansible(org, case: dict, hosts: list[str], state: str, check: bool) -> int:
+    """One Ansible run to `state` (not measured); the number of changes it reports."""
+    with _cold_ssh_masters() as control:
+        cmd, extra = _ansible(case, hosts, state, check, control)
+        proc = subprocess.run(cmd, env={**os.environ, **org.env, **extra}, capture_output=True, text=True,
+                              timeout=1800)
+    return _ansible_changes(proc.stdout, hosts)
+
+
 def _end_state_proof(org, case: dict, say) -> list[str]:
     """Each tool's no-change run after the other's apply (all concentrators)."""
     hosts = org.hosts
     lines = []
     org.checkout("A")
-    cmd, extra = _ansible(case, hosts, "A", check=False)
-    proc = subprocess.run(cmd, env={**os.environ, **org.env, **extra}, capture_output=True, text=True, timeout=1800)
-    _ansible_changes(proc.stdout, hosts)
+    _run_ansible(org, case, hosts, "A", check=False)
     org.set_host_states(hosts, "A")
     plan = org.telework("plan", str(org.inventory), "--limit", ",".join(hosts), check=False)
     lines.append(f"* Ansible applied state A, then `telework plan`: exit {plan.returncode} "
                  f"({'no change' if plan.returncode == 0 else 'CHANGES'})")
     org.apply("B", hosts)
-    cmd, extra = _ansible(case, hosts, "B", check=True)
-    proc = subprocess.run(cmd, env={**os.environ, **org.env, **extra}, capture_output=True, text=True, timeout=1800)
-    changed = _ansible_changes(proc.stdout, hosts)
+    changed = _run_ansible(org, case, hosts, "B", check=True)
     lines.append(f"* telework applied state B, then `ansible-playbook --check`: changed={changed} "
                  f"({'no change' if changed == 0 else 'CHANGES'})")
     org.apply("A", hosts)

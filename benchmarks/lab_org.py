@@ -183,7 +183,7 @@ def prepare(cache_dir: Path, people: int, concentrators: int, slug: str, say=pri
     if not (stamp.exists() and stamp.read_text().strip() == wanted):
         say(f"  organisation {org.inventory}: {people} people, {concentrators} concentrators")
         if org.root.exists():
-            run([str(VENV_BIN / "python"), "-m", "telework.cli", "lab", "down", str(org.inventory)], check=False)
+            org.telework("lab", "down", str(org.inventory), check=False)
             shutil.rmtree(org.root)
         org.root.mkdir(parents=True)
         org.root.chmod(0o700)
