@@ -12,7 +12,15 @@ import tempfile
 from pathlib import Path
 
 from benchmarks import FAMILIES
-from benchmarks.harness import REPO_ROOT, RESULTS, Context, Contender, section_header, smoke_results_path, write_results
+from benchmarks.harness import (
+    REPO_ROOT,
+    RESULTS,
+    Contender,
+    Context,
+    section_header,
+    smoke_results_path,
+    write_results,
+)
 
 
 def _cache_dir(smoke: bool) -> Path:
@@ -41,7 +49,7 @@ def _baseline(rev: str, tmp: Path) -> Contender:
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     connector = out / "src" / "telework" / "connector.py"
     if not connector.exists():
-        # The installed package registers telework.connector as a pyinfra entry point, and
+        # The installed package registers telework.engine.connector as a pyinfra entry point, and
         # pyinfra loads every registered connector: an older tree gets the module (it never uses it).
         connector.write_bytes((REPO_ROOT / "src" / "telework" / "connector.py").read_bytes())
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO_ROOT, capture_output=True, text=True,

@@ -72,7 +72,7 @@ class ListFile:
 
 class Allocations:
     def __init__(self, path: Path):
-        from telework import allocations_file
+        from telework.ipam import file as allocations_file
         self.module = allocations_file
         self.pools = allocations_file.parse(path.read_text(encoding="utf-8")).pools
 

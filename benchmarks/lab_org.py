@@ -172,10 +172,10 @@ def _move_person(inventory: Path) -> str:
 
 def prepare(cache_dir: Path, people: int, concentrators: int, slug: str, say=print) -> BenchOrg:
     """The organisation, its lab running and every concentrator in state A."""
-    from telework.access import totp_secret
-    from telework.inventory import load_inventory
-    from telework.secrets import SecretStore
-    from telework.secrets import generate as generate_secret
+    from telework.inventory.loading import load_inventory
+    from telework.roles.vpn.secret_names import totp_secret
+    from telework.secrets.store import SecretStore
+    from telework.secrets.store import generate as generate_secret
 
     org = BenchOrg(cache_dir / f"lab-{slug}", slug, people, concentrators)
     stamp = org.root / "stamp"

@@ -53,6 +53,20 @@ STAGES = ["load", "validate", "allocate", "render"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _load(*targets: str):
+    """The first of `targets` ("module:name") that imports: the child measures the current
+    tree and older baselines (`--baseline REV`), whose modules had other paths."""
+    import importlib
+
+    for target in targets:
+        module, name = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError(f"none of {', '.join(targets)}")
+
+
 # ---------------------------------------------------------------- inventories
 
 
@@ -60,7 +74,8 @@ def _generator_digest(people: int) -> str:
     """Digest of what decides the generator's output: its code, the IPAM code it allocates
     with, and the parameters."""
     h = hashlib.sha256(f"{people} {SEED} {TODAY} enrolled-stubs-1".encode())
-    for rel in ("src/telework/generate.py", "src/telework/ipam.py", "src/telework/allocations_file.py"):
+    for rel in ("src/telework/inventory/generate.py", "src/telework/ipam/allocations.py",
+                "src/telework/ipam/file.py"):
         h.update((REPO_ROOT / rel).read_bytes())
     return h.hexdigest()
 
@@ -77,8 +92,8 @@ def inventory(cache_dir: Path, people: int, say=print) -> Path:
         shutil.rmtree(out)
     from datetime import date
 
-    from telework.generate import generate_inventory
-    from telework.inventory import load_inventory
+    generate_inventory = _load("telework.inventory.generate:generate_inventory", "telework.generate:generate_inventory")
+    load_inventory = _load("telework.inventory.loading:load_inventory", "telework.inventory:load_inventory")
 
     generate_inventory(out, people, SEED, date.fromisoformat(TODAY))
     totp = out / "secrets" / "totp"
@@ -95,11 +110,12 @@ def inventory(cache_dir: Path, people: int, say=print) -> Path:
 def _renderer():
     """The template renderer the deploys use (deploy_support.render_template; a baseline older
     than 2026-11-23 has it as vpn_render.render)."""
-    try:
-        from telework.deploy_support import render_template
-    except ImportError:
-        from telework.vpn_render import render as render_template
-    return render_template
+    return _load("telework.engine.deploy_support:render_template", "telework.deploy_support:render_template",
+                 "telework.vpn_render:render")
+
+
+def _header() -> str:
+    return _load("telework.engine.deploy_support:MANAGED_HEADER", "telework.deploy_support:MANAGED_HEADER")
 
 
 def _group_data() -> dict[str, dict]:
@@ -113,10 +129,11 @@ def _group_data() -> dict[str, dict]:
 
 def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
     """As deploy/vpn_concentrator.py renders: returns (bytes rendered, clients + peers)."""
-    from telework.access import concentrator_view
-    from telework.deploy_support import MANAGED_HEADER
+    MANAGED_HEADER = _header()
+    concentrator_view = _load("telework.roles.vpn.concentrator:concentrator_view", "telework.access:concentrator_view")
     render = _renderer()
-    from telework.vpn_render import ccd_files, nft_elements
+    ccd_files = _load("telework.roles.vpn.render:ccd_files", "telework.vpn_render:ccd_files")
+    nft_elements = _load("telework.roles.vpn.render:nft_elements", "telework.vpn_render:nft_elements")
 
     d = data
     view = concentrator_view(loaded, name)
@@ -157,8 +174,8 @@ def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
 
 def _render_auth_server(loaded, name: str, d: dict) -> int:
     """As deploy/auth_server.py renders (every concentrator's client entry; seeds are secrets)."""
-    from telework.access import radius_view
-    from telework.deploy_support import MANAGED_HEADER
+    MANAGED_HEADER = _header()
+    radius_view = _load("telework.roles.vpn.radius:radius_view", "telework.access:radius_view")
     render = _renderer()
 
     view = radius_view(loaded, name)
@@ -183,7 +200,8 @@ def _render_base(loaded, d: dict) -> int:
     """deploy/base.py's templates, once per server (pyinfra renders them with Jinja2 too)."""
     import jinja2
 
-    from telework.deploy_support import MANAGED_HEADER, template_path
+    MANAGED_HEADER = _header()
+    template_path = _load("telework.engine.deploy_support:template_path", "telework.deploy_support:template_path")
 
     settings = loaded.model.organisation.settings
     header = MANAGED_HEADER.format(org=loaded.model.organisation.slug)
@@ -202,9 +220,11 @@ def child(args: dict) -> dict:
     from datetime import date
 
     t0 = time.perf_counter()
-    from telework.inventory import load_inventory
-    from telework.ipam import Allocations, allocations_path, sync
-    from telework.validation import cross_check
+    load_inventory = _load("telework.inventory.loading:load_inventory", "telework.inventory:load_inventory")
+    cross_check = _load("telework.inventory.validation:cross_check", "telework.validation:cross_check")
+    Allocations = _load("telework.ipam.allocations:Allocations", "telework.ipam:Allocations")
+    allocations_path = _load("telework.ipam.allocations:allocations_path", "telework.ipam:allocations_path")
+    sync = _load("telework.ipam.allocations:sync", "telework.ipam:sync")
 
     root = Path(args["inventory"])
     data = _group_data()

@@ -20,19 +20,19 @@ Why this way (tried in the lab, see tests/lab/test_vpn.py):
 """
 
 from pyinfra import host, logger
-from pyinfra.operations.util import any_changed
 
-from telework.access import radius_view
-from telework.deploy_support import header, loaded_inventory, render_template
-from telework.facts.batch import prefetch
-from telework.facts.files import PathStates
-from telework.facts.packages import PackageStates
-from telework.facts.systemd import UnitStates
-from telework.facts.totp import OathUsers
-from telework.operations import files, packages, services
-from telework.operations.secret_files import secret_file
-from telework.operations.totp import oath_users
-from telework.secrets import SecretStore
+from telework.engine.declare import changed
+from telework.engine.deploy_support import header, loaded_inventory, render_template
+from telework.engine.facts.batch import prefetch
+from telework.engine.facts.files import PathStates
+from telework.engine.facts.packages import PackageStates
+from telework.engine.facts.systemd import UnitStates
+from telework.engine.operations import files, packages, services
+from telework.engine.operations.secret_files import secret_file
+from telework.roles.vpn.facts import OathUsers
+from telework.roles.vpn.operations import oath_users
+from telework.roles.vpn.radius import radius_view
+from telework.secrets.store import SecretStore
 
 inventory_dir = host.data.telework_inventory
 loaded = loaded_inventory(inventory_dir)
@@ -46,7 +46,7 @@ common = {"header": header(inventory_dir), "name": host.name}
 helper = "/usr/local/lib/telework/telework-oath-merge"
 pam_service = f"/etc/pam.d/{host.data.totp_pam_service}"
 
-# One remote command for the state of everything below (telework.facts.batch).
+# One remote command for the state of everything below (telework.engine.facts.batch).
 prefetch(
     PathStates.ask(secrets_dir, f"{conf}/clients.conf", f"{conf}/mods-enabled", f"{conf}/sites-enabled",
                    f"{conf}/radiusd.conf", pam_service, helper, host.data.totp_state_dir),
@@ -138,5 +138,5 @@ services.service(name="radius: freeradius enabled and running", unit="freeradius
 services.restart(
     name="radius: freeradius restarted for the new configuration",
     unit="freeradius",
-    _if=any_changed(*config_changes),
+    _if=changed(*config_changes),
 )

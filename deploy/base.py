@@ -4,22 +4,23 @@
 
 Role deploys come after this one (deploy/site.py), so every host starts from the same ground.
 Like every deploy here, it first asks the host in one command for the state of all it manages
-(`prefetch`); the operations then decide from that answer (telework.facts.batch).
+(`prefetch`); the operations then decide from that answer (telework.engine.facts.batch).
 """
 
 from pyinfra import host
 
-from telework.deploy_support import header, loaded_inventory, render_template
-from telework.facts.batch import prefetch
-from telework.facts.files import PathStates
-from telework.facts.packages import PackageStates
-from telework.facts.systemd import UnitStates
-from telework.operations import files, packages, services
+from telework.engine.declare import changed
+from telework.engine.deploy_support import header, loaded_inventory, render_template
+from telework.engine.facts.batch import prefetch
+from telework.engine.facts.files import PathStates
+from telework.engine.facts.packages import PackageStates
+from telework.engine.facts.systemd import UnitStates
+from telework.engine.operations import files, packages, services
+from telework.roles.base.view import base_view
 
 inventory_dir = host.data.telework_inventory
-settings = loaded_inventory(inventory_dir).model.organisation.settings
-# An environment overlay (the lab) may point hosts at its own proxy; else the inventory decides.
-apt_proxy = host.data.get("apt_proxy") or settings.apt_proxy
+view = base_view(loaded_inventory(inventory_dir), overlay_apt_proxy=host.data.get("apt_proxy"))
+apt_proxy = view.apt_proxy
 
 APT_PROXY = "/etc/apt/apt.conf.d/01telework-proxy"
 SSHD = "/etc/ssh/sshd_config.d/telework.conf"
@@ -45,14 +46,14 @@ packages.installed(
 )
 
 files.link(
-    name=f"time: zone {settings.timezone}",
+    name=f"time: zone {view.timezone}",
     path="/etc/localtime",
-    target=f"/usr/share/zoneinfo/{settings.timezone}",
+    target=f"/usr/share/zoneinfo/{view.timezone}",
 )
 files.put(
-    name=f"time: /etc/timezone names {settings.timezone}",
+    name=f"time: /etc/timezone names {view.timezone}",
     dest="/etc/timezone",
-    content=settings.timezone + "\n",
+    content=view.timezone + "\n",
 )
 
 sshd = files.put(
@@ -63,4 +64,4 @@ sshd = files.put(
                             sshd_login_grace_time=host.data.sshd_login_grace_time),
 )
 services.service(name="ssh: enabled and running", unit="ssh")
-services.reload(name="ssh: reload after a settings change", unit="ssh", _if=sshd.did_change)
+services.reload(name="ssh: reload after a settings change", unit="ssh", _if=changed(sshd))

@@ -19,16 +19,17 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import server, systemd
-from pyinfra.operations.util import any_changed
 
-from telework.deploy_support import REPO_ROOT, header, render_template
-from telework.facts.batch import fact, prefetch
-from telework.facts.files import PathStates
-from telework.facts.packages import PackageStates
-from telework.facts.systemd import UnitStates
-from telework.operations import files, packages, services
+from telework.engine.declare import changed
+from telework.engine.deploy_support import header, render_template
+from telework.engine.facts.batch import fact, prefetch
+from telework.engine.facts.files import PathStates
+from telework.engine.facts.packages import PackageStates
+from telework.engine.facts.systemd import UnitStates
+from telework.engine.operations import files, packages, services
+from telework.pull import agent
 
-AGENT_SOURCE = REPO_ROOT / "src" / "telework" / "pull" / "agent.py"
+AGENT_SOURCE = Path(agent.__file__)
 
 DEFAULTS = {
     # <base-url>/<host>/manifest.json is this endpoint's bundle; unset: no pull mode.
@@ -60,7 +61,7 @@ def pull_agent() -> None:
     if not host.data.pull_base_url:
         return
     inventory_dir = host.data.telework_inventory
-    # One remote command for the state of everything below (telework.facts.batch); the venv and
+    # One remote command for the state of everything below (telework.engine.facts.batch); the venv and
     # the download directory are looked at themselves, never file by file.
     prefetch(
         PathStates.ask("/etc/telework", AGENT, *(f"/etc/systemd/system/{unit}" for unit in UNITS),
@@ -133,13 +134,13 @@ def pull_agent() -> None:
     ]
     systemd.daemon_reload(
         name="pull: systemd reads the changed units",
-        _if=any_changed(*units),
+        _if=changed(*units),
     )
     services.service(name="pull: timer enabled and running", unit="telework-pull.timer")
     services.restart(
         name="pull: timer restarted with its changed schedule",
         unit="telework-pull.timer",
-        _if=any_changed(*units),
+        _if=changed(*units),
     )
 
 

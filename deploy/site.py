@@ -1,32 +1,24 @@
-"""The whole estate in one run: the baseline on every host, then each host's role.
+"""The whole estate in one run: the baseline on every managed host, then each host's roles.
 
-    pyinfra inventory/sample/inventory.py deploy/site.py
+    pyinfra INVENTORY/inventory.py deploy/site.py
 
-`telework plan`, `apply` and the CI pipeline run this file. A role deploy lives in
-deploy/<role>.py and is listed in ROLE_DEPLOYS under the inventory group it serves; a host
-gets the roles of the groups it is in (pyinfra groups come from telework.pyinfra_inventory).
+`telework plan`, `apply`, the pull agent and the CI pipeline run this file. Which roles a host
+gets is the role registry's answer for its inventory groups (telework.roles.registry): `base`
+first, then every role serving one of its groups, each from deploy/<role>.py. A host that no
+built role serves gets nothing at all - telework shows it as unmanaged and never connects to
+it; run directly through pyinfra's CLI, it is skipped here with a warning.
 """
 
 from pathlib import Path
 
-from pyinfra import host, local
+from pyinfra import host, local, logger
+
+from telework.roles.registry import roles_serving, unserved_reason
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 
-#: inventory group -> role deploy file (deploy/<file>); absent files are roles not built yet
-ROLE_DEPLOYS = {
-    "auth_servers": "auth_server.py",
-    "vpn_concentrators": "vpn_concentrator.py",
-    "sip_servers": "sip_server.py",
-    "linux_endpoints": "linux_endpoint.py",
-    "notebooks": "linux_endpoint.py",
-}
-#: groups whose hosts also get the pull agent (deploy/pull_agent.py: a no-op without pull_base_url)
-PULL_GROUPS = ("linux_endpoints", "notebooks")
-
-local.include(str(DEPLOY_DIR / "base.py"))
-for group, deploy_file in ROLE_DEPLOYS.items():
-    if group in host.groups and (DEPLOY_DIR / deploy_file).exists():
-        local.include(str(DEPLOY_DIR / deploy_file))
-if any(group in host.groups for group in PULL_GROUPS):
-    local.include(str(DEPLOY_DIR / "pull_agent.py"))
+roles = roles_serving(host.groups)
+if not roles:
+    logger.warning(f"{host.name}: unmanaged, {unserved_reason(host.groups)}")
+for role in roles:
+    local.include(str(DEPLOY_DIR / role.deploy_file))

@@ -2,7 +2,7 @@
 
     pyinfra inventory/sample/inventory.py deploy/site.py --limit vpn-a
 
-Everything comes from `telework.access.concentrator_view` (people, devices, addresses,
+Everything comes from `telework.roles.vpn.concentrator.concentrator_view` (people, devices, addresses,
 access groups) and the committed PKI; secrets are decrypted here and written only by
 `secret_file` (0600, never diffed, never in an operation name).
 
@@ -30,24 +30,24 @@ from pathlib import Path
 
 from pyinfra import host, logger
 from pyinfra.operations import server
-from pyinfra.operations.util import any_changed
 
-from telework.access import concentrator_view
-from telework.deploy_support import header, loaded_inventory, render_template
-from telework.facts.batch import fact, prefetch
-from telework.facts.files import PathStates
-from telework.facts.nftables import NftTableLoaded
-from telework.facts.packages import PackageStates
-from telework.facts.sysctl import SysctlValues
-from telework.facts.systemd import UnitStates
-from telework.facts.wireguard import WireguardImplementation
-from telework.operations import files, packages, services
-from telework.operations.nftables import ruleset
-from telework.operations.secret_files import secret_file
-from telework.operations.sysctl import setting
-from telework.operations.trees import synced_directory
-from telework.secrets import SecretStore
-from telework.vpn_render import ccd_files, nft_elements
+from telework.engine.declare import changed
+from telework.engine.deploy_support import header, loaded_inventory, render_template
+from telework.engine.facts.batch import fact, prefetch
+from telework.engine.facts.files import PathStates
+from telework.engine.facts.nftables import NftTableLoaded
+from telework.engine.facts.packages import PackageStates
+from telework.engine.facts.sysctl import SysctlValues
+from telework.engine.facts.systemd import UnitStates
+from telework.engine.operations import files, packages, services
+from telework.engine.operations.nftables import ruleset
+from telework.engine.operations.secret_files import secret_file
+from telework.engine.operations.sysctl import setting
+from telework.engine.operations.trees import synced_directory
+from telework.roles.vpn.concentrator import concentrator_view
+from telework.roles.vpn.facts import WireguardImplementation
+from telework.roles.vpn.render import ccd_files, nft_elements
+from telework.secrets.store import SecretStore
 
 inventory_dir = host.data.telework_inventory
 loaded = loaded_inventory(inventory_dir)
@@ -66,7 +66,7 @@ NFT_TABLE = ("inet", "telework")
 openvpn_unit = f"openvpn-server@{instance}"
 wireguard_unit = f"wg-quick@{wg_if}"
 
-# One remote command for the state of everything below (telework.facts.batch).
+# One remote command for the state of everything below (telework.engine.facts.batch).
 prefetch(
     PathStates.ask("/etc/openvpn/server", "/etc/telework", f"/etc/pam.d/{host.data.openvpn_pam_service}",
                    "/etc/wireguard", host.data.vpn_sysctl_file, "/etc/nftables.conf"),
@@ -146,7 +146,7 @@ else:
                      path=f"{ovpn_dir}/ccd", files=ccd_files(view))
     services.service(name=f"openvpn: {openvpn_unit} enabled and running", unit=openvpn_unit)
     services.restart(name=f"openvpn: {openvpn_unit} restarted for the new configuration", unit=openvpn_unit,
-                     _if=any_changed(*restart))
+                     _if=changed(*restart))
 
 # --- WireGuard -------------------------------------------------------------------------------
 if view.wireguard_pool is None:
@@ -171,10 +171,10 @@ else:
         commands=[f"umask 077 && wg-quick strip {wg_if} | awk -v key=\"$(cat {wg_key})\" "
                   f"'{{print}} /^\\[Interface\\]/{{print \"PrivateKey = \" key}}' > /run/telework-{wg_if}.conf "
                   f"&& wg syncconf {wg_if} /run/telework-{wg_if}.conf; rc=$?; rm -f /run/telework-{wg_if}.conf; exit $rc"],
-        _if=peers.did_change,
+        _if=changed(peers),
     )
     services.restart(name=f"wireguard: {wireguard_unit} restarted for a new private key", unit=wireguard_unit,
-                     _if=key.did_change)
+                     _if=changed(key))
 
 # --- nftables: access policy -----------------------------------------------------------------
 tunnels = ", ".join(f'"{i}"' for i in (host.data.openvpn_device, wg_if))

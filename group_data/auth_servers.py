@@ -1,6 +1,6 @@
 """Defaults for auth servers (deploy/auth_server.py): FreeRADIUS checking the TOTP second factor.
 
-Which concentrators ask and which people may log in come from the inventory (telework.access).
+Which concentrators ask and which people may log in come from the inventory (telework.roles.vpn.access).
 """
 
 # freeradius: the RADIUS server (3.2 in Debian 12); libpam-oath: pam_oath checks the codes and

@@ -7,6 +7,6 @@ notebooks), by site (site_<id>) and by rollout ring (ring_<name>). Set TELEWORK_
 overlay file (the lab writes one) to reach the hosts somewhere other than production.
 """
 
-from telework.pyinfra_inventory import pyinfra_groups as _pyinfra_groups
+from telework.engine.pyinfra_inventory import pyinfra_groups as _pyinfra_groups
 
 globals().update(_pyinfra_groups(__file__))

@@ -12,12 +12,12 @@ Each test then runs once per host of that group (ids = host names); a module wit
 `role` marker runs on every host. Fixtures:
 
 * `host`       - a testinfra host (paramiko, the environment's key and known_hosts, strict
-                 host-key checking; see telework.verify.testinfra_host);
+                 host-key checking; see telework.verify.hosts.testinfra_host);
 * `host_name`  - the inventory name of the host;
-* `host_spec`  - its telework.verify.VerifyHost (address, groups, overlay data);
+* `host_spec`  - its telework.verify.hosts.VerifyHost (address, groups, overlay data);
 * `host_data`  - the data pyinfra deploys it with: group_data (telework's and the
-                 inventory's) for its groups, then its host data (telework.verify.host_data);
-* `inventory`  - the loaded, validated inventory model (telework.model.Inventory).
+                 inventory's) for its groups, then its host data (telework.verify.hosts.host_data);
+* `inventory`  - the loaded, validated inventory model (telework.inventory.model.Inventory).
 
 The inventory is $TELEWORK_INVENTORY (default inventory/sample), reached as $TELEWORK_OVERLAY
 says; $TELEWORK_VERIFY_LIMIT limits the hosts like `--limit`. These suites need a deployed
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from telework.verify import (INVENTORY_ENV, LIMIT_ENV, VERIFY_ENV, host_data as _host_data,
-                             testinfra_host, verify_hosts)
+from telework.verify.hosts import INVENTORY_ENV, LIMIT_ENV, VERIFY_ENV, testinfra_host, verify_hosts
+from telework.verify.hosts import host_data as _host_data
 
 if os.environ.get(VERIFY_ENV) != "1":
     collect_ignore_glob = ["test_*.py"]
@@ -91,6 +91,6 @@ def host(host_name):
 
 @pytest.fixture(scope="session")
 def inventory():
-    from telework.inventory import require_inventory
+    from telework.inventory.loading import require_inventory
 
     return require_inventory(_inventory_dir()).model

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from telework.access import radius_view
-from telework.inventory import require_inventory
+from telework.inventory.loading import require_inventory
+from telework.roles.vpn.radius import radius_view
 
 pytestmark = pytest.mark.role("auth_servers")
 

@@ -1,7 +1,7 @@
 """VPN concentrators as deployed by deploy/vpn_concentrator.py, checked on the host itself.
 
 Expected values come from the same inventory and group_data the deploy used (`host_data`,
-telework.access.concentrator_view), so a changed default changes deploy and check together.
+telework.roles.vpn.concentrator.concentrator_view), so a changed default changes deploy and check together.
 Each docstring starts with the BSI IT-Grundschutz requirement (Kompendium 2022) it evidences.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from telework.access import concentrator_view
-from telework.inventory import require_inventory
-from telework.secrets import SecretStore, wireguard_public_key  # noqa: F401  (public key check below)
+from telework.inventory.loading import require_inventory
+from telework.roles.vpn.concentrator import concentrator_view
+from telework.secrets.store import SecretStore, wireguard_public_key  # noqa: F401  (public key check below)
 
 pytestmark = pytest.mark.role("vpn_concentrators")
 

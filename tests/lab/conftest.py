@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from telework.lab.clients import OpenVpnClient, totp, wait_for_next_login  # noqa: F401 (totp: used by the tests)
-from telework.secrets import SecretStore
+from telework.roles.vpn.lab_clients import OpenVpnClient, totp, wait_for_next_login  # noqa: F401 (totp: used by the tests)
+from telework.secrets.store import SecretStore
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "inventory" / "sample"

@@ -33,7 +33,7 @@ def slow_deploy(tmp_path: Path, lab) -> Path:
         from io import StringIO
         from pyinfra import local
         from pyinfra.operations import files, server
-        from telework.plan.engine import SITE_DEPLOY
+        from telework.engine.deployment import SITE_DEPLOY
 
         local.include(str(SITE_DEPLOY.parent / "base.py"))
         server.shell(name="test: a slow step", commands=["sleep 8"])

@@ -61,8 +61,8 @@ def test_plan_connects_without_nagle_and_logs_its_commands(lab, inv: Path, tmp_p
     per command) and logs each command with $TELEWORK_COMMAND_LOG, as the benchmarks replay them."""
     log = tmp_path / "commands.jsonl"
     code = textwrap.dedent(f"""\
-        from telework.connector import nodelay_enabled
-        from telework.plan.engine import Deployment
+        from telework.engine.connector import nodelay_enabled
+        from telework.engine.deployment import Deployment
         with Deployment({str(inv)!r}, limit="sip-1") as deployment:
             host = deployment.state.inventory.get_host("sip-1")
             print(type(host.connector).__name__, nodelay_enabled(host.connector), host.connector.commands)
@@ -121,7 +121,7 @@ def test_changed_setting_shows_exactly_the_changed_lines(lab, inv: Path, tmp_pat
 def secret_inv(inv: Path, tmp_path: Path) -> tuple[Path, dict]:
     """The copy with a secret in its store and a deploy that uses it in every way that leaks
     with plain pyinfra: an auto-named operation, a command, an uploaded file, a secret_file."""
-    from telework.secrets import SecretStore
+    from telework.secrets.store import SecretStore
 
     identity = tmp_path / "age" / "identity.txt"
     store = SecretStore(inv, identity)
@@ -133,8 +133,8 @@ def secret_inv(inv: Path, tmp_path: Path) -> tuple[Path, dict]:
         from io import StringIO
         from pyinfra import host
         from pyinfra.operations import files, server
-        from telework.operations.secret_files import secret_file
-        from telework.secrets import SecretStore
+        from telework.engine.operations.secret_files import secret_file
+        from telework.secrets.store import SecretStore
 
         value = SecretStore(host.data.telework_inventory).get("test/plan-secret")
         server.shell(commands=[f"true {{value}}"])

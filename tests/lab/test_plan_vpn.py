@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from telework.access import concentrator_view
-from telework.inventory import require_inventory
+from telework.inventory.loading import require_inventory
+from telework.roles.vpn.concentrator import concentrator_view
 
 pytestmark = pytest.mark.lab
 
@@ -82,7 +82,7 @@ def test_department_change_shows_exactly_the_concentrator_changes(org, tmp_path:
     code, before, err = plan(org, tmp_path, "before")
     assert code == 0, err + json.dumps(before["summary"])
     # An unchanged host is asked one batched command per deploy file (base + its role), not
-    # one per fact (54 on a concentrator before telework.facts.batch).
+    # one per fact (54 on a concentrator before telework.engine.facts.batch).
     assert {h["name"]: h["remote_commands"] for h in before["hosts"]} == {"vpn-a": 2, "vpn-b": 2, "radius-1": 2}
 
     addresses = {c.name: {str(client.address) for client in concentrator_view(require_inventory(org.inventory), c.name)

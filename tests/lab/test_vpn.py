@@ -19,10 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from telework.access import concentrator_view
-from telework.inventory import require_inventory
+from telework.inventory.loading import require_inventory
+from telework.roles.vpn.concentrator import concentrator_view
 
-from .conftest import DEVICE, WITH_FINANZEN, WITHOUT_FINANZEN, changed_operations, next_login_time, totp
+from .conftest import (
+    DEVICE,
+    WITH_FINANZEN,
+    WITHOUT_FINANZEN,
+    changed_operations,
+    next_login_time,
+    totp,
+)
 
 pytestmark = pytest.mark.lab
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from telework.secrets import SecretStore
+from telework.secrets.store import SecretStore
 
 from ..conftest import SAMPLE
 

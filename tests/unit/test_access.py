@@ -9,19 +9,19 @@ from pathlib import Path
 import netaddr
 import pytest
 
-from telework.access import (
+from telework.inventory.loading import require_inventory
+from telework.inventory.lookup import UnknownName, find_person
+from telework.ipam.allocations import Allocations, allocations_path, sync
+from telework.roles.vpn.concentrator import concentrator_view
+from telework.roles.vpn.people import (
     OWNERLESS,
     AccessError,
-    concentrator_view,
     enrolled_usernames,
-    find_person,
-    radius_view,
     vpn_people,
     vpn_person,
 )
-from telework.inventory import require_inventory
-from telework.ipam import Allocations, allocations_path, sync
-from telework.revocations import (
+from telework.roles.vpn.radius import radius_view
+from telework.roles.vpn.revocations import (
     Revocation,
     RevocationsError,
     clear_revocation,
@@ -102,9 +102,9 @@ def test_enrolled_is_read_from_secret_file_names_without_decrypting(sample):
 
 
 def test_unknown_username_names_the_closest_ones(sample):
-    with pytest.raises(AccessError, match=r"no person 'asomer' in .*; did you mean asommer, "):
+    with pytest.raises(UnknownName, match=r"no person 'asomer' in .*; did you mean asommer, "):
         find_person(require_inventory(sample), "asomer")
-    with pytest.raises(AccessError, match=r"no person 'zzzzzz' .*\(check the spelling\)"):
+    with pytest.raises(UnknownName, match=r"no person 'zzzzzz' .*\(check the spelling\)"):
         vpn_person(require_inventory(sample), "zzzzzz")
 
 
@@ -211,7 +211,7 @@ def test_a_client_without_tunnel_address_stops_the_view_with_the_fix(sample):
 
 
 def test_unknown_concentrator(sample):
-    with pytest.raises(AccessError, match=r"no VPN concentrator 'vpn-c' .*did you mean vpn-b, vpn-a\?"):
+    with pytest.raises(UnknownName, match=r"no VPN concentrator 'vpn-c' .*did you mean vpn-b, vpn-a\?"):
         concentrator_view(require_inventory(sample), "vpn-c")
 
 
@@ -232,7 +232,7 @@ def test_radius_view_names_secrets_and_lists_enrolled_people_with_access(sample)
         ("vpn-a", "10.20.0.11", "radius/secret/vpn-a"), ("vpn-b", "10.20.0.12", "radius/secret/vpn-b")]
     assert [(u.username, u.totp_secret) for u in view.users] == [
         ("asommer", "totp/asommer"), ("awolf", "totp/awolf")]
-    with pytest.raises(AccessError, match="no auth server 'radius-2'.*did you mean radius-1"):
+    with pytest.raises(UnknownName, match="no auth server 'radius-2'.*did you mean radius-1"):
         radius_view(require_inventory(sample), "radius-2")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from telework.apply import runrecord
-from telework.redact import Redactor
+from telework.secrets.redact import Redactor
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The batched facts and their parsers, run for real through `sh` on this machine.
 
-The commands are the ones sent to hosts (telework.facts.*); here they run on a temporary tree,
+The commands are the ones sent to hosts (telework.engine.facts.*); here they run on a temporary tree,
 so a change in their shell or in their parsing shows up without a lab.
 """
 
@@ -10,11 +10,11 @@ import hashlib
 import os
 import subprocess
 
-from telework.facts.batch import Batch, split_parts
-from telework.facts.files import PathStates
-from telework.facts.packages import PackageStates
-from telework.facts.sysctl import SysctlValues
-from telework.facts.systemd import UnitStates
+from telework.engine.facts.batch import Batch, split_parts
+from telework.engine.facts.files import PathStates
+from telework.engine.facts.packages import PackageStates
+from telework.engine.facts.sysctl import SysctlValues
+from telework.engine.facts.systemd import UnitStates
 
 
 def run(command: str) -> list[str]:

@@ -28,8 +28,8 @@ def telework(*args: str, overlay: Path, cwd: Path | None = None) -> subprocess.C
 @pytest.fixture
 def nowhere(tmp_path: Path) -> Path:
     """An overlay that sends every host to a closed port on this machine."""
-    import telework.inventory as inventory
-    from telework.pyinfra_inventory import host_entries
+    import telework.inventory.loading as inventory
+    from telework.inventory.hosts import host_entries
 
     loaded = inventory.require_inventory(MINIMAL)
     hosts = {name: {"ssh_hostname": "127.0.0.1", "ssh_port": 1}

@@ -19,12 +19,15 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from telework import enrolment, pki
-from telework.access import AccessError, concentrator_view, radius_view, vpn_person
-from telework.inventory import load_inventory, require_inventory
-from telework.ipam import Allocations, allocations_path
-from telework.revocations import load_revocations
-from telework.secrets import SecretStore
+from telework.inventory.loading import load_inventory, require_inventory
+from telework.inventory.lookup import UnknownName
+from telework.ipam.allocations import Allocations, allocations_path
+from telework.roles.vpn import enrolment, pki
+from telework.roles.vpn.concentrator import concentrator_view
+from telework.roles.vpn.people import AccessError, vpn_person
+from telework.roles.vpn.radius import radius_view
+from telework.roles.vpn.revocations import load_revocations
+from telework.secrets.store import SecretStore
 
 from ..conftest import edit
 from .test_pki import needs_openssl, openssl
@@ -187,7 +190,7 @@ def test_revoke_works_for_someone_already_removed_even_with_inventory_errors(ini
 
 
 def test_revoke_of_an_unknown_name_suggests_the_closest(initialised, store):
-    with pytest.raises(AccessError, match=r"no person 'asomer' .*did you mean asommer"):
+    with pytest.raises(UnknownName, match=r"no person 'asomer' .*did you mean asommer"):
         enrolment.revoke(initialised, store, "asomer", "typo")
     with pytest.raises(AccessError, match=r"needs a reason"):
         enrolment.revoke(initialised, store, "asommer", " ")
@@ -200,11 +203,11 @@ def test_enrolment_refusals_name_the_place_and_the_fix(sample, store, initialise
     with pytest.raises(AccessError, match=r"abecker has vpn: false \(.*people/rathaus.yml:\d+\): set vpn: true, "
                                           r"run `telework ipam sync"):
         enrolment.enroll(initialised, store, "abecker", tmp_path)
-    with pytest.raises(AccessError, match=r"no person 'asomer' .*did you mean asommer"):
+    with pytest.raises(UnknownName, match=r"no person 'asomer' .*did you mean asommer"):
         enrolment.enroll(initialised, store, "asomer", tmp_path)
     with pytest.raises(AccessError, match=r"nb-0001 owned by oiwanowa \(.*notebooks.yml:\d+\), not by asommer"):
         enrolment.enroll(initialised, store, "asommer", tmp_path, device="nb-0001")
-    with pytest.raises(AccessError, match=r"no Linux endpoint or notebook 'nb-001' .*did you mean .*nb-0001"):
+    with pytest.raises(UnknownName, match=r"no Linux endpoint or notebook 'nb-001' .*did you mean .*nb-0001"):
         enrolment.enroll(initialised, store, "oiwanowa", tmp_path, device="nb-001")
 
 

@@ -1,4 +1,4 @@
-"""Address management: stable, deterministic, quarantined tunnel addresses (`telework.ipam`)."""
+"""Address management: stable, deterministic, quarantined tunnel addresses (`telework.ipam.allocations`)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telework import atomicfile
-from telework.allocations_file import parse
 from telework.cli.main import cli
-from telework.inventory import load_inventory
-from telework.ipam import (
+from telework.core import atomicfile
+from telework.core.problems import AllocationError, Severity
+from telework.inventory.loading import load_inventory
+from telework.inventory.model import Inventory
+from telework.inventory.source import NOT_SECTIONS
+from telework.inventory.validation import pool_usable
+from telework.ipam.allocations import (
     ALLOCATIONS_FILE,
     Allocations,
     ChangeKind,
@@ -28,10 +31,7 @@ from telework.ipam import (
     pool_usage,
     sync,
 )
-from telework.model import Inventory
-from telework.problems import AllocationError, Severity
-from telework.validation import pool_usable
-from telework.yamlsource import NOT_SECTIONS
+from telework.ipam.file import parse
 from tests.conftest import edit
 
 DAY = date(2026, 11, 22)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import netaddr
 import pytest
 
-from telework.inventory import load_inventory
+from telework.inventory.loading import load_inventory
 from telework.lab import lab as lab_impl
 from telework.lab.errors import LabError, LabNotRoot, LabToolMissing
 from telework.lab.image import apt_mirror, image_key

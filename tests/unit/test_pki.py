@@ -14,9 +14,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from telework import pki
-from telework.access import CA_KEY_SECRET, TLS_CRYPT_SECRET
-from telework.secrets import SecretStore
+from telework.roles.vpn import pki
+from telework.roles.vpn.secret_names import CA_KEY_SECRET, TLS_CRYPT_SECRET
+from telework.secrets.store import SecretStore
 
 from ..conftest import edit
 
@@ -209,9 +209,8 @@ def test_issued_file_is_sorted_and_rendering_is_stable(initialised, store):
 def run(*args: str):
     from click.testing import CliRunner
 
-    from telework.cli.main import cli
-
     from telework.cli.common import console
+    from telework.cli.main import cli
 
     width, console.width = console.width, 200  # tables unwrapped, whatever the terminal (xdist: 80)
     try:

@@ -4,37 +4,49 @@ redacted change records, hiding sensitive content, fingerprints, `_if` at plan t
 from __future__ import annotations
 
 from io import StringIO
-from types import SimpleNamespace
 
 from pyinfra.api.command import FileUploadCommand, StringCommand
+from pyinfra.api.operation import OperationMeta
 
-from telework.plan.engine import Deployment, _conditional, _kind_of, _split_log
+from telework.engine.changes import Fingerprinter, change_record, kind_of, split_log
+from telework.engine.declare import changed
+from telework.engine.deployment import evaluate_condition
 from telework.plan.records import SENSITIVE_NOTE
-from telework.redact import Redactor
+from telework.secrets.redact import Redactor
 
 SECRET = "Pa55wordXyzVeryLong42"
 
 
-def deployment(names: dict[str, str], lines: dict | None = None, key: bytes | None = None) -> Deployment:
-    d = Deployment("/nonexistent", overlay={}, redactor=Redactor({"sip/2345": SECRET}),
-                   fingerprint_key=key)
-    d.state = SimpleNamespace(op_meta={h: SimpleNamespace(names={n}) for h, n in names.items()})
-    d._log.op_lines = lines or {}
-    return d
+class Ops:
+    """Change records as the deployment makes them: names per operation hash, log lines per
+    (host, hash), the run's redactor and fingerprint key."""
+
+    def __init__(self, names: dict[str, str], lines: dict | None = None, key: bytes | None = None):
+        self.names, self.lines = names, lines or {}
+        self.redactor = Redactor({"sip/2345": SECRET})
+        self.fingerprint = Fingerprinter(key)
+
+    def _change(self, host: str, op_hash: str, commands: list, conditional: bool, sensitive: bool = False):
+        return change_record(self.names[op_hash], commands, self.lines.get((host, op_hash), []),
+                             declared_sensitive=sensitive, conditional=conditional,
+                             redactor=self.redactor, fingerprint=self.fingerprint)
+
+
+deployment = Ops
 
 
 def test_split_log_turns_pyinfra_diff_into_unified_lines():
     lines = ["Will modify /etc/x", "  @@ -1,3 +1,3 @@", "    keep", "  - old", "  + new", "",
              "mode 644", "noop: nothing"]
-    messages, diff = _split_log(lines)
+    messages, diff = split_log(lines)
     assert messages == ["Will modify /etc/x", "mode 644"]
     assert diff == ["@@ -1,3 +1,3 @@", " keep", "-old", "+new"]
 
 
 def test_kind_of_commands():
-    assert _kind_of("DEBIAN_FRONTEND=noninteractive apt-get install -y nftables") == "package"
-    assert _kind_of("systemctl reload ssh.service") == "service"
-    assert _kind_of("ln -s /a /b") == "command"
+    assert kind_of("DEBIAN_FRONTEND=noninteractive apt-get install -y nftables") == "package"
+    assert kind_of("systemctl reload ssh.service") == "service"
+    assert kind_of("ln -s /a /b") == "command"
 
 
 def test_file_change_record():
@@ -87,37 +99,51 @@ def test_fingerprints_are_stable_content_bound_and_keyed():
     assert keyed._change("h", "h1", upload("a"), False).fingerprint.startswith("hmac-sha256:")
 
 
-class FakeMeta:
-    def __init__(self, op_hash):
-        self._hash = op_hash
+def test_declared_sensitive_operations_never_show_content():
+    d = deployment({"h1": "openvpn: tls-crypt key (from openvpn/tls-crypt)"},
+                   {("vpn-a", "h1"): ["Will create secret file /etc/openvpn/ta.key (content is secret, not shown)"]})
+    c = d._change("vpn-a", "h1", [FileUploadCommand(StringIO("-----BEGIN OpenVPN Static key V1-----\nabc\n"),
+                                                    "/etc/openvpn/ta.key.telework-new"),
+                                  StringCommand("mv", "-f", "/etc/openvpn/ta.key.telework-new", "/etc/openvpn/ta.key")],
+                  False, sensitive=True)
+    assert c.sensitive and c.diff == [] and c.path == "/etc/openvpn/ta.key"
+    assert c.commands == [f"{SENSITIVE_NOTE}: /etc/openvpn/ta.key"]
+    assert "OpenVPN Static key" not in repr(c)
 
-    def did_change(self):  # pragma: no cover - only its identity matters
-        raise AssertionError
 
-    def did_not_change(self):  # pragma: no cover
-        raise AssertionError
+def test_declared_upload_identity_is_fingerprinted_instead_of_the_bytes():
+    """An upload that declares what it lands (a tar of files) is fingerprinted by that, so tar
+    headers or times never make two plans of the same change differ."""
+    d = deployment({"h1": "op"})
+
+    def upload(data: str, identity: str):
+        command = FileUploadCommand(StringIO(data), "/etc/ccd.telework-upload.tar")
+        command.telework_identity = identity
+        return [command]
+
+    assert d._change("h", "h1", upload("tar bytes 1", "archive a:1"), False).fingerprint == \
+        d._change("h", "h1", upload("tar bytes 2", "archive a:1"), False).fingerprint
+    assert d._change("h", "h1", upload("tar bytes 1", "archive a:1"), False).fingerprint != \
+        d._change("h", "h1", upload("tar bytes 1", "archive a:2"), False).fingerprint
 
 
 def test_if_conditions_evaluated_from_earlier_changes():
-    meta = FakeMeta("h1")
-    assert _conditional(None, {}) is True
-    assert _conditional([meta.did_change], {"h1": True}) is True
-    assert _conditional([meta.did_change], {"h1": False}) is False
-    assert _conditional(meta.did_not_change, {"h1": False}) is True
+    meta = OperationMeta("h1", None)
+    assert evaluate_condition(None, {}) is True
+    assert evaluate_condition([meta.did_change], {"h1": True}) is True
+    assert evaluate_condition([meta.did_change], {"h1": False}) is False
+    assert evaluate_condition(meta.did_not_change, {"h1": False}) is True
     # a condition the plan cannot evaluate: unknown (shown as conditional)
-    assert _conditional([lambda: True], {}) is None
-    assert _conditional([meta.did_change, lambda: True], {"h1": False}) is False
+    assert evaluate_condition([lambda: True], {}) is None
+    assert evaluate_condition([meta.did_change, lambda: True], {"h1": False}) is False
 
 
-def test_if_any_changed_and_all_changed():
-    from pyinfra.operations.util import all_changed, any_changed
-
-    a, b = FakeMeta("a"), FakeMeta("b")
-    assert _conditional(any_changed(a, b), {"a": False, "b": True}) is True
-    assert _conditional(any_changed(a, b), {"a": False, "b": False}) is False
-    assert _conditional(all_changed(a, b), {"a": True, "b": False}) is False
-    assert _conditional(all_changed(a, b), {"a": True, "b": True}) is True
-    assert _conditional(any_changed(a, b), {"a": True}) is None  # b not planned on this host
+def test_if_changed_declared_by_the_deploy():
+    a, b = OperationMeta("a", None), OperationMeta("b", None)
+    assert evaluate_condition(changed(a, b), {"a": False, "b": True}) is True
+    assert evaluate_condition(changed(a, b), {"a": False, "b": False}) is False
+    assert evaluate_condition([changed(a), changed(b)], {"a": True, "b": False}) is False
+    assert evaluate_condition(changed(a, b), {"a": True}) is None  # b not planned on this host
 
 
 def test_deploy_files_are_found_by_inspect_without_scanning_every_module(tmp_path):
@@ -126,7 +152,7 @@ def test_deploy_files_are_found_by_inspect_without_scanning_every_module(tmp_pat
     import inspect
     import sys
 
-    from telework.deploy_support import register_deploy_files
+    from telework.engine.adapter import register_deploy_files
 
     deploy = tmp_path / "deploy"
     deploy.mkdir()

@@ -34,7 +34,20 @@ def test_exit_codes():
 def test_summary_counts():
     plan = make_plan(HostPlan("a", "changed", changes=[change(), change(op="x")]),
                      HostPlan("b", "unchanged"), HostPlan("c", "unreachable"))
-    assert plan.summary == {"changed": 1, "unchanged": 1, "unreachable": 1, "failed": 0, "changes": 2}
+    assert plan.summary == {"changed": 1, "unchanged": 1, "unreachable": 1, "failed": 0, "unmanaged": 0,
+                            "changes": 2}
+
+
+def test_unmanaged_hosts_are_a_note_or_with_strict_an_error():
+    plan = make_plan(HostPlan("sip-1", "unmanaged", error="no role is built for sip_servers yet"),
+                     HostPlan("b", "unchanged"))
+    assert plan.summary["unmanaged"] == 1 and plan.exit_code == 0
+    plan.strict = True
+    assert plan.exit_code == 1
+    plan.hosts.append(HostPlan("c", "changed", changes=[change()]))
+    assert plan.exit_code == 1
+    plan.strict = False
+    assert plan.exit_code == 2
 
 
 def test_json_round_trip_and_schema():

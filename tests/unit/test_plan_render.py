@@ -9,7 +9,7 @@ import pytest
 
 from telework.plan.records import SENSITIVE_NOTE, Change, HostPlan, Plan
 from telework.plan.render import FORMATS, render, render_markdown
-from telework.redact import Redactor
+from telework.secrets.redact import Redactor
 
 SECRET = "Pa55wordXyzVeryLong42"
 
@@ -58,7 +58,7 @@ def test_text_shows_diff_summary_and_errors():
 def test_markdown_for_a_merge_request():
     out = render(sample_plan(), "markdown", artifact_url="https://gitlab.example/job/1/artifacts")
     assert out.startswith("### telework plan: **errors: the plan is incomplete**")
-    assert "| 1 | 1 | 1 | 0 | 3 |" in out
+    assert "| 1 | 1 | 1 | 0 | 0 | 3 |" in out
     assert "<details>\n<summary>🟡 <b>sip-1</b>: changed, 3 change(s)</summary>" in out
     assert "```diff\n--- /etc/ssh/sshd_config.d/telework.conf\n+++ /etc/ssh/sshd_config.d/telework.conf\n@@" in out
     assert "- 🔴 <b>vpn-a</b>: unreachable: `Could not connect (nothing)`" in out

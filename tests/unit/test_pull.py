@@ -17,14 +17,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from telework.problems import SecretError
+import telework
+from telework.core.problems import SecretError
 from telework.pull import agent as agent_mod
 from telework.pull.agent import Agent, Refused, check_not_older, extract_verified, verify_manifest
-from telework.pull.bundle import build_bundles
+from telework.pull.bundle import build_bundles, telework_digest
 from telework.pull.reports import endpoint_statuses
 from telework.pull.server import make_server
 from telework.pull.signing import init_signing_key, load_signing_key, public_pem, sign
-from telework.secrets import SecretStore
+from telework.secrets.store import SecretStore
 
 SAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "sample"
 HOST = "linux-002"
@@ -59,6 +60,11 @@ def built(org, tmp_path_factory):
     return out
 
 
+def _bundle_files(tar_path: Path) -> dict[str, bytes]:
+    with tarfile.open(tar_path) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
 def _files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
 
@@ -77,8 +83,16 @@ def test_bundle_holds_no_secrets_and_names_its_commit(org, built):
     manifest = json.loads((built / HOST / "manifest.json").read_text())
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=inv, capture_output=True, text=True).stdout.strip()
     assert manifest["inventory_commit"] == commit and manifest["host"] == HOST
-    assert not [f for f in manifest["files"] if "/secrets/" in f]
+    assert not [f for f in manifest["files"] if f.startswith("inventory/") and "/secrets/" in f]
     assert "inventory/gruenfelden/pull/signing.pub" in manifest["files"]
+    # telework as installed here: its version and a digest of its files, deploys included
+    assert manifest["telework"]["version"] == telework.__version__
+    assert manifest["telework"]["digest"] == telework_digest(
+        _bundle_files(built / HOST / f"{manifest['bundle']['sha256']}.tar"))
+    assert "telework/resources/deploy/site.py" in manifest["files"]
+    assert "telework/engine/deployment.py" in manifest["files"]
+    assert not [f for f in manifest["files"] if f.startswith(("telework/resources/host_suites/",
+                                                              "telework/resources/inventory/"))]
     with tarfile.open(built / HOST / f"{manifest['bundle']['sha256']}.tar") as tar:
         host = json.load(tar.extractfile("host.json"))
     assert host["name"] == HOST and "linux_endpoints" in host["groups"]
@@ -208,7 +222,8 @@ def _agent(org, tmp_path: Path, url: str, monkeypatch, code: int = 0) -> Agent:
 
     def fake_apply(bundle, result_file):
         applied.append(bundle)
-        assert (bundle / "deploy" / "site.py").is_file() and (bundle / "host.json").is_file()
+        assert (bundle / "telework" / "resources" / "deploy" / "site.py").is_file()
+        assert (bundle / "host.json").is_file()
         return code, {"changed": ["ssh: hardened server settings"], "failed": [], "error": None}
 
     monkeypatch.setattr(agent, "apply", fake_apply)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from telework.inventory import load_inventory
-from telework.pyinfra_inventory import host_entries
+from telework.inventory.hosts import host_entries
+from telework.inventory.loading import load_inventory
 from tests.conftest import MINIMAL, REPO, SAMPLE, edit
 
 PYINFRA = str(Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "pyinfra")
@@ -72,7 +72,7 @@ def test_a_missing_overlay_is_a_clear_error_not_a_traceback(tmp_path):
     missing = tmp_path / "lab" / "overlay.yml"
     env = {**os.environ, "TELEWORK_OVERLAY": str(missing)}
     for cmd in ([sys.executable, "-m", "telework.cli", "plan", str(SAMPLE)],
-                [sys.executable, "-c", f"from telework.pyinfra_inventory import pyinfra_groups; "
+                [sys.executable, "-c", f"from telework.engine.pyinfra_inventory import pyinfra_groups; "
                                        f"pyinfra_groups({str(SAMPLE)!r})"]):
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 1, done.stdout + done.stderr

@@ -12,7 +12,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telework.redact import MARKER, MIN_LENGTH, RedactingFilter, Redactor, variants
+from telework.secrets.redact import MARKER, MIN_LENGTH, RedactingFilter, Redactor, variants
 
 TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32, as authenticator apps take it
 SIP = "Xk7mQ9vR2tLp8wZc4nBd6fHj"

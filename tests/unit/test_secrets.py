@@ -12,8 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from telework.cli.main import cli
-from telework.problems import SecretError
-from telework.secrets import Generated, SecretStore, check_name, generate, wireguard_public_key
+from telework.core.problems import SecretError
+from telework.secrets.store import (
+    Generated,
+    SecretStore,
+    check_name,
+    generate,
+    wireguard_public_key,
+)
 
 # CI installs the age CLI (scripts/bootstrap.sh): there a missing `age` fails instead of skipping.
 needs_age = pytest.mark.skipif(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from telework.inventory import load_inventory
+from telework.inventory.loading import load_inventory
 from tests.conftest import MINIMAL, edit
 
 
@@ -227,7 +227,7 @@ def test_loader_does_not_change_other_yaml_users():
     """telework's strict booleans must not leak into PyYAML's shared resolver tables."""
     import yaml
 
-    import telework.yamlsource  # noqa: F401
+    import telework.inventory.source  # noqa: F401
 
     assert yaml.safe_load("a: yes") == {"a": True}
 

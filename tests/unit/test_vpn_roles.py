@@ -17,14 +17,13 @@ from pathlib import Path
 import netaddr
 import pytest
 
-from telework.deploy_support import render_template as render
-from telework.facts.files import PathStates, children_digests
-from telework.facts.totp import OathUsers, seed_digest
-from telework.facts.wireguard import WireguardImplementation
-from telework.operations.digests import digest
-from telework.operations.totp import NO_PIN, TOKEN_TYPE, seed_hex, users_file
-from telework.operations.trees import _tar
-from telework.vpn_render import ccd_file, nft_elements
+from telework.engine.deploy_support import render_template as render
+from telework.engine.facts.files import PathStates, children_digests
+from telework.engine.operations.digests import digest
+from telework.engine.operations.trees import ArchiveUpload
+from telework.roles.vpn.facts import OathUsers, WireguardImplementation, seed_digest
+from telework.roles.vpn.operations import NO_PIN, TOKEN_TYPE, seed_hex, users_file
+from telework.roles.vpn.render import ccd_file, nft_elements
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's "12345678901234567890" in base32
@@ -82,10 +81,29 @@ def test_wireguard_probe_falls_back_to_userspace():
     assert WireguardImplementation().process(["kernel"]) == "kernel"
 
 
+def test_wireguard_probe_changes_nothing_on_the_host():
+    """A fact only reads: the probe neither creates links nor loads modules (`modprobe -n`)."""
+    command = WireguardImplementation().command()
+    assert "ip link" not in command and "modprobe -n" in command
+    assert subprocess.run(["sh", "-c", command], capture_output=True, text=True).stdout.strip() in ("kernel", "userspace")
+
+
 def test_tar_holds_exactly_the_files():
-    archive = _tar({"bob": "b\n", "alice": "a\n"}, 0o644)
-    with tarfile.open(fileobj=archive) as tar:
+    upload = ArchiveUpload({"bob": "b\n", "alice": "a\n"}, 0o644, "/etc/x.tar")
+    with tarfile.open(fileobj=upload.src) as tar:
         assert sorted((m.name, m.mode) for m in tar.getmembers()) == [("alice", 0o644), ("bob", 0o644)]
+
+
+def test_tar_upload_is_the_same_whenever_it_is_made():
+    """No time or owner in the archive: two plans of the same files upload the same bytes and
+    name the same files in their fingerprint identity."""
+    first = ArchiveUpload({"bob": "b\n", "alice": "a\n"}, 0o644, "/etc/x.tar")
+    second = ArchiveUpload({"alice": "a\n", "bob": "b\n"}, 0o644, "/etc/x.tar")
+    assert first.src.getvalue() == second.src.getvalue()
+    with tarfile.open(fileobj=first.src) as tar:
+        assert {(m.mtime, m.uid, m.gid, m.uname) for m in tar.getmembers()} == {(0, 0, 0, "root")}
+    assert first.telework_identity == second.telework_identity
+    assert "alice:" in first.telework_identity and "bob:" in first.telework_identity
 
 
 def _merge_helper(tmp_path: Path) -> Path:
@@ -132,8 +150,8 @@ def test_radius_port_is_the_same_in_both_roles():
 
 def test_sample_ruleset_renders_and_nft_accepts_it(tmp_path):
     """The nftables template for vpn-a of the sample city renders and `nft -c` parses it."""
-    from telework.access import concentrator_view
-    from telework.inventory import require_inventory
+    from telework.inventory.loading import require_inventory
+    from telework.roles.vpn.concentrator import concentrator_view
 
     view = concentrator_view(require_inventory(REPO / "inventory" / "sample"), "vpn-a")
     data = runpy.run_path(str(REPO / "group_data" / "vpn_concentrators.py"))

@@ -1,6 +1,6 @@
 """The fast reader means exactly what PyYAML's reader means, or steps aside.
 
-`telework.yamlfast` must give the data yamlsource's PyYAML loader gives for every file it
+`telework.inventory.yamlfast` must give the data yamlsource's PyYAML loader gives for every file it
 accepts, and raise NotCommon for anything else (PyYAML then reads the file and reports errors
 with their lines). Compared here on tricky scalars and on every inventory file in the repo.
 """
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from telework import yamlfast
-from telework.generate import render_inventory
-from telework.yamlsource import _RESOLVER, _Loader, is_section_file, load_texts
+from telework.inventory import yamlfast
+from telework.inventory.generate import render_inventory
+from telework.inventory.source import _RESOLVER, _Loader, is_section_file, load_texts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..problems import TeleworkError
-from ..plan.repo import git
+from telework.core.problems import TeleworkError
+from telework.core.repo import git
 
 LOCK_NAME = "apply.lock"
 MAX_AGE = timedelta(hours=6)

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import __version__
-from ..problems import TeleworkError
-from ..plan.engine import Deployment, HostResult, Progress
-from ..plan.records import Plan, differences
-from ..plan.repo import repo_state
-from ..plan.secrets import load_run_secrets
-from . import runrecord
-from .lock import ApplyLock, lock_path
-from .rings import Ring, plan_rings
+from telework import __version__
+from telework.apply import runrecord
+from telework.apply.lock import ApplyLock, lock_path
+from telework.apply.rings import Ring, plan_rings
+from telework.core.problems import TeleworkError
+from telework.core.repo import repo_state
+from telework.plan.planner import Planner
+from telework.plan.records import HostResult, Plan, differences
+from telework.secrets.run import load_run_secrets
 
 
 class ApplyRefused(TeleworkError):
@@ -63,8 +63,9 @@ class ApplyOutcome:
 
 def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: bool = False,
           reviewed_plan: Path | None = None, break_lock: bool = False,
-          progress: Progress | None = None, say: Callable[[str], None] = lambda _m: None,
-          identity: Path | None = None, deploy_file: Path | None = None) -> ApplyOutcome:
+          progress=None, say: Callable[[str], None] = lambda _m: None,
+          identity: Path | None = None, deploy_file: Path | None = None,
+          registry=None) -> ApplyOutcome:
     inventory_dir = Path(inventory_dir).resolve()
     person = runrecord.who(inventory_dir)
     repo = repo_state(inventory_dir)
@@ -83,10 +84,10 @@ def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: b
         run_secrets = load_run_secrets(inventory_dir, identity)
         started = datetime.now(UTC)
         reviewed = _load_reviewed(reviewed_plan) if reviewed_plan else None
-        with Deployment(inventory_dir, limit=limit, redactor=run_secrets.redactor,
-                        **({"deploy_file": deploy_file} if deploy_file else {}),
-                        fingerprint_key=run_secrets.fingerprint_key, progress=progress) as deployment:
-            plan = deployment.plan()
+        with Planner(inventory_dir, limit=limit, redactor=run_secrets.redactor, deploy_file=deploy_file,
+                     fingerprint_key=run_secrets.fingerprint_key, progress=progress,
+                     registry=registry) as planner:
+            plan = planner.plan()
             if reviewed is not None:
                 diffs = differences(reviewed, plan)
                 if diffs:
@@ -94,7 +95,7 @@ def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: b
                         "the changes differ from the reviewed plan; nothing was applied:\n  "
                         + "\n  ".join(run_secrets.redactor.redact(d) for d in diffs))
             outcome = ApplyOutcome(plan)
-            _apply_rings(deployment, plan, outcome, say)
+            _apply_rings(planner, plan, outcome, say)
         outcome.record = _record(inventory_dir, plan, outcome, person, started, limit,
                                  reviewed_plan, repo)
         if deploy_file:
@@ -110,12 +111,15 @@ def _load_reviewed(path: Path) -> Plan:
         raise ApplyRefused(f"--plan {path}: not a telework plan in JSON ({exc})") from None
 
 
-def _apply_rings(deployment: Deployment, plan: Plan, outcome: ApplyOutcome,
+def _apply_rings(planner: Planner, plan: Plan, outcome: ApplyOutcome,
                  say: Callable[[str], None]) -> None:
-    from ..inventory import require_inventory
+    from telework.engine.deploy_support import loaded_inventory
 
-    model = require_inventory(deployment.inventory_dir).model
-    rings = plan_rings(model.rollout_rings, [(h.name, h.ring) for h in plan.hosts])
+    model = loaded_inventory(str(planner.inventory_dir)).model
+    for hp in plan.hosts_with("unmanaged"):
+        outcome.results[hp.name] = HostResult(hp.name, "unmanaged", error=hp.error)
+    managed = [h for h in plan.hosts if h.status != "unmanaged"]
+    rings = plan_rings(model.rollout_rings, [(h.name, h.ring) for h in managed])
     stopped = False
     for ring in rings:
         ro = RingOutcome(ring)
@@ -128,7 +132,7 @@ def _apply_rings(deployment: Deployment, plan: Plan, outcome: ApplyOutcome,
         # hosts without planned changes are not run again: nothing would be generated
         to_run = [n for n in ring.hosts if plan.host(n).status == "changed"]
         say(f"ring {ring.name}: {len(ring.hosts)} host(s), {len(to_run)} with changes")
-        results = deployment.execute(to_run) if to_run else {}
+        results = planner.execute(to_run) if to_run else {}
         for name in ring.hosts:
             hp = plan.host(name)
             if name in results:

@@ -39,8 +39,8 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..redact import Redactor
-from ..plan.repo import git
+from telework.core.repo import git
+from telework.secrets.redact import Redactor
 
 SCHEMA = "telework.run/1"
 NOTES_REF = "refs/notes/telework/runs"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .gitrepo import GitError, Repository, git
-from .runs import RunRecord
+from telework.audit.gitrepo import GitError, Repository, git
+from telework.audit.runs import RunRecord
 
 #: results after which the applied state is in effect on every selected host
 GOOD_RESULTS = frozenset({"ok"})

@@ -6,7 +6,7 @@ section files are read from git and parsed by the same loader `telework validate
 (`load_inventory(files=...)`), without a checkout; the files telework writes beside them
 (allocations, revocations, certificates) are read as the index reads them.
 
-Access follows the rule of `telework.access`: a person has access when active, `vpn: true`
+Access follows the rule of `telework.roles.vpn.people`: a person has access when active, `vpn: true`
 and not revoked; their networks are their department's plus their `extra_access`.
 """
 
@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..inventory import load_inventory
-from ..model import PersonStatus
-from .entities import Parser, State, file_kind
-from .gitrepo import Commit, GitError, Repository
-from .runs import RunRecord
+from telework.audit.entities import Parser, State, file_kind
+from telework.audit.gitrepo import Commit, GitError, Repository
+from telework.audit.runs import RunRecord
+from telework.inventory.loading import load_inventory
+from telework.inventory.model import PersonStatus
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..problems import TeleworkError
+from telework.core.problems import TeleworkError
 
 #: A full requirement ID: module (NET.3.3, ORP.4, OPS.1.1.5) then .A<number>
 _FULL_ID = re.compile(r"^(?P<module>[A-Z]{3,4}(?:\.\d+)+)\.A(?P<number>\d+)$")

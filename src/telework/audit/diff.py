@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .entities import ALLOCATIONS, CERTIFICATES, COLLECTIONS, REVOCATIONS, State, file_kind
+from telework.audit.entities import (
+    ALLOCATIONS,
+    CERTIFICATES,
+    COLLECTIONS,
+    REVOCATIONS,
+    State,
+    file_kind,
+)
 
 #: params that describe the surroundings of a change rather than the change itself: two
 #: events that differ only in these are the same change (used to find which branch commit

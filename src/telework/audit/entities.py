@@ -31,7 +31,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from ..yamlsource import is_section_file, parse_yaml
+from telework.inventory.source import is_section_file, parse_yaml
 
 ALLOCATIONS = "allocations.yml"
 REVOCATIONS = "access/revocations.yml"
@@ -266,7 +266,7 @@ class Parser:
     # ---- files telework writes
 
     def _allocations(self, text: str) -> ParsedFile:
-        """allocations.yml in its fixed layout (see telework.allocations_file): only who holds
+        """allocations.yml in its fixed layout (see telework.ipam.file): only who holds
         which address matters here; `released` lines follow from addresses disappearing."""
         parsed = ParsedFile("allocations")
         pool = section = None

@@ -20,7 +20,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..problems import TeleworkError
+from telework.core.problems import TeleworkError
 
 
 class GitError(TeleworkError):

@@ -20,10 +20,10 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .approvals import approvals
-from .diff import Event, diff_states
-from .entities import Parser, State
-from .gitrepo import Commit, LoggedCommit, Repository
+from telework.audit.approvals import approvals
+from telework.audit.diff import Event, diff_states
+from telework.audit.entities import Parser, State
+from telework.audit.gitrepo import Commit, LoggedCommit, Repository
 
 
 @dataclass

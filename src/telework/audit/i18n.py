@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..problems import TeleworkError
-from ..yamlsource import parse_yaml
+from telework.core.problems import TeleworkError
+from telework.inventory.source import parse_yaml
+from telework.resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "audit"
+TEMPLATES = templates_dir() / "audit"
 LANGUAGES = ("de", "en")
 
 

@@ -23,9 +23,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
-from .gitrepo import Repository
-from .history import CommitRecord, HistoryReader
+from telework import __version__
+from telework.audit.gitrepo import Repository
+from telework.audit.history import CommitRecord, HistoryReader
 
 #: Bump when events, params or summaries change meaning: old index files are then ignored.
 FORMAT = 1

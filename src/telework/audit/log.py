@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .applied import Applied, RunLink, link_runs
-from .at import end_of_day, zone
-from .gitrepo import Repository
-from .i18n import Catalogue
-from .index import AuditIndex, CommitRow, EventRow
-from .runs import RunRecord, read_runs
+from telework.audit.applied import Applied, RunLink, link_runs
+from telework.audit.at import end_of_day, zone
+from telework.audit.gitrepo import Repository
+from telework.audit.i18n import Catalogue
+from telework.audit.index import AuditIndex, CommitRow, EventRow
+from telework.audit.runs import RunRecord, read_runs
 
 
 @dataclass

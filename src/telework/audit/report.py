@@ -21,20 +21,21 @@ from pathlib import Path
 
 import jinja2
 
-from .. import __version__
-from ..yamlsource import parse_yaml
-from . import charts
-from .compliance import VerifyRun, by_requirement, compliance, read_junit, read_suites
-from .i18n import TEMPLATES, Catalogue
-from .log import Audit, LogEntry, entry_json
+from telework import __version__
+from telework.audit import charts
+from telework.audit.compliance import VerifyRun, by_requirement, compliance, read_junit, read_suites
+from telework.audit.i18n import TEMPLATES, Catalogue
+from telework.audit.log import Audit, LogEntry, entry_json
+from telework.inventory.source import parse_yaml
 
 #: changes shown in the HTML (newest first); all of them are in changes.csv
 MAX_HTML_CHANGES = 1500
 
 
 def _default_suites() -> Path:
-    from ..verify import SUITES
-    return SUITES
+    from telework.resources import host_suites_dir
+
+    return host_suites_dir()
 
 
 def build_report(audit: Audit, out_dir: Path, *, lang: str = "de", junit: Path | None = None,

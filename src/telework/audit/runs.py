@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..apply.runrecord import NOTES_REF
-from .gitrepo import GitError, Repository, git
+from telework.apply.runrecord import NOTES_REF
+from telework.audit.gitrepo import GitError, Repository, git
 
 
 @dataclass(frozen=True)

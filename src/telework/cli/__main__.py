@@ -1,3 +1,3 @@
-from .main import main
+from telework.cli.main import main
 
 main()

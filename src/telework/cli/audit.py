@@ -20,10 +20,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..audit import at as at_module
-from ..audit.i18n import LANGUAGES, Catalogue
-from ..audit.log import Audit, entry_json, run_json
-from .common import console, err_console, inventory_argument
+from telework.audit import at as at_module
+from telework.audit.i18n import LANGUAGES, Catalogue
+from telework.audit.log import Audit, entry_json, run_json
+from telework.cli.common import console, err_console, inventory_argument
 
 _LANG = click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
                      help="language of the output")
@@ -123,8 +123,8 @@ def _applied_text(applied, cat: Catalogue, tz) -> str:
 def at_(day: date, inventory: Path, person: str | None, show_all: bool, fmt: str, lang: str,
         timezone: str) -> None:
     """The state at the end of DATE: who had VPN access to which networks, their devices and numbers."""
-    from ..audit.gitrepo import Repository
-    from ..audit.runs import read_runs
+    from telework.audit.gitrepo import Repository
+    from telework.audit.runs import read_runs
 
     cat = Catalogue(lang)
     tz = at_module.zone(timezone)
@@ -221,7 +221,7 @@ def runs_(inventory: Path, fmt: str, lang: str, timezone: str, index_path: Path 
 def report_(inventory: Path, out_dir: Path, lang: str, junit: Path | None, suites: Path | None,
             since: date | None, until: date | None, timezone: str, index_path: Path | None) -> None:
     """A self-contained HTML report with CSV files for auditors (German or English)."""
-    from ..audit.report import build_report
+    from telework.audit.report import build_report
 
     with Audit(inventory, index_path=index_path, timezone=timezone) as session:
         written = build_report(session, out_dir, lang=lang, junit=junit, suites=suites, since=since, until=until)

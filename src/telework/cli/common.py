@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..problems import TeleworkError
+from telework.core.problems import TeleworkError
 
 #: Commands take the inventory directory as an optional argument; this is the default.
 DEFAULT_INVENTORY = os.environ.get("TELEWORK_INVENTORY", "inventory/sample")

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import click
 
-from ..generate import FIXED_FILES, SAMPLE_ALLOCATED, SAMPLE_PEOPLE, SAMPLE_SEED, generate_inventory
-from .common import console, fail
+from telework.cli.common import console, fail
+from telework.inventory.generate import (
+    FIXED_FILES,
+    SAMPLE_ALLOCATED,
+    SAMPLE_PEOPLE,
+    SAMPLE_SEED,
+    generate_inventory,
+)
 
 
 @click.command()

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..inventory import load_inventory
-from ..problems import Severity
-from ..schema import inventory_file_schema_json
-from .common import console, err_console, inventory_argument
+from telework.cli.common import console, err_console, inventory_argument
+from telework.core.problems import Severity
+from telework.inventory.loading import load_inventory
+from telework.inventory.schema import inventory_file_schema_json
 
 
 @click.command()
@@ -63,7 +63,7 @@ def inventory() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(inventory: Path, fmt: str) -> None:
     """Counts per site and the use of every address pool."""
-    from ..report import inventory_summary
+    from telework.inventory.report import inventory_summary
 
     loaded = load_inventory(inventory)
     summary = inventory_summary(loaded)

@@ -11,10 +11,16 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..inventory import load_inventory
-from ..ipam import ALLOCATIONS_FILE, Allocations, allocations_path, client_bounds, pool_members
-from ..ipam import sync as sync_allocations
-from .common import console, err_console, fail, inventory_argument
+from telework.cli.common import console, err_console, fail, inventory_argument
+from telework.inventory.loading import load_inventory
+from telework.ipam.allocations import (
+    ALLOCATIONS_FILE,
+    Allocations,
+    allocations_path,
+    client_bounds,
+    pool_members,
+)
+from telework.ipam.allocations import sync as sync_allocations
 
 _TODAY = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
                       help="Date of the run, YYYY-MM-DD (default: today); for replays and tests.")

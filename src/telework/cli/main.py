@@ -10,26 +10,30 @@ import importlib
 
 import click
 
-from .. import __version__
-from .common import TeleworkGroup
+from telework import __version__
+from telework.cli.common import TeleworkGroup
+from telework.roles.registry import roles
 
-#: command name -> "module:attribute", in `telework --help` order
-COMMANDS = {
+#: telework's own commands, in `telework --help` order (the roles' come between the two groups)
+GENERIC = {
+    "init": "telework.cli.init:init",
     "validate": "telework.cli.inventory_cmds:validate",
     "inventory": "telework.cli.inventory_cmds:inventory",
     "schema": "telework.cli.inventory_cmds:schema",
     "generate": "telework.cli.generate:generate",
     "ipam": "telework.cli.ipam:ipam",
     "secret": "telework.cli.secret:secret",
-    "pki": "telework.cli.pki:pki_group",
     "person": "telework.cli.person:person",
+}
+WORKFLOW = {
     "lab": "telework.lab.cli:lab",
     "plan": "telework.cli.plan:plan",
     "apply": "telework.cli.plan:apply",
     "verify": "telework.cli.plan:verify",
     "audit": "telework.cli.audit:audit",
-    "pull": "telework.cli.pull:pull_group",
 }
+#: command name -> "module:attribute": telework's own, and each role's (telework.roles.registry)
+COMMANDS = {**GENERIC, **{name: target for role in roles() for name, target in role.cli.items()}, **WORKFLOW}
 
 
 class LazyGroup(TeleworkGroup):

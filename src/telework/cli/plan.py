@@ -19,11 +19,11 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..plan.render import FORMATS, render, summary_line
-from ..plan.selection import parse_limit
-from ..problems import TeleworkError
-from ..redact import Redactor
-from .common import console, err_console, fail, inventory_argument
+from telework.cli.common import console, err_console, fail, inventory_argument
+from telework.core.problems import TeleworkError
+from telework.plan.render import FORMATS, render, summary_line
+from telework.plan.selection import parse_limit
+from telework.secrets.redact import Redactor
 
 _SUFFIX_FORMAT = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
@@ -89,27 +89,30 @@ def _guard(redactor_box: list):
 @click.option("--mr-comment", is_flag=True,
               help="in a GitLab merge-request pipeline, post the Markdown plan as a comment "
                    "(or update the previous one); needs $TELEWORK_GITLAB_TOKEN.")
+@click.option("--strict", is_flag=True,
+              help="a host that no built role serves (shown as unmanaged) is an error: exit 1.")
 @_deploy_option
 def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ...],
-         artifact_url: str | None, mr_comment: bool, deploy_file: Path | None) -> None:
+         artifact_url: str | None, mr_comment: bool, strict: bool, deploy_file: Path | None) -> None:
     """What applying INVENTORY would change, per host: operations, diffs, commands.
 
-    Runs the deploys in dry-run mode against the real hosts. Exit 0: nothing to change;
-    2: changes; 1: error (a host unreachable or failed: the plan is incomplete).
+    Runs the deploys in dry-run mode against the real hosts (and compares API-managed devices
+    with their API). Exit 0: nothing to change; 2: changes; 1: error (a host unreachable or
+    failed: the plan is incomplete; with --strict also an unmanaged host).
     Secret values never appear in any format.
     """
-    from ..plan.engine import Deployment
-    from ..plan.secrets import load_run_secrets
+    from telework.plan.planner import Planner
+    from telework.secrets.run import load_run_secrets
 
     box: list = []
     with _guard(box):
         run_secrets = load_run_secrets(inventory)
         box.append(run_secrets.redactor)
         with _progress("plan") as progress:
-            with Deployment(inventory, limit=parse_limit(limit) or None, redactor=run_secrets.redactor,
-                            fingerprint_key=run_secrets.fingerprint_key, progress=progress,
-                            **({"deploy_file": deploy_file} if deploy_file else {})) as d:
-                result = d.plan()
+            with Planner(inventory, limit=parse_limit(limit) or None, redactor=run_secrets.redactor,
+                         fingerprint_key=run_secrets.fingerprint_key, progress=progress,
+                         deploy_file=deploy_file, strict=strict) as planner:
+                result = planner.plan()
         for out in outs:
             out_fmt = _SUFFIX_FORMAT.get(out.suffix.lower(), fmt)
             out.write_text(render(result, out_fmt, run_secrets.redactor, artifact_url=artifact_url),
@@ -126,7 +129,7 @@ def plan(inventory: Path, limit: tuple[str, ...], fmt: str, outs: tuple[Path, ..
 
 
 def _comment(markdown: str) -> None:
-    from ..plan.gitlab import CommentError, post_plan_comment
+    from telework.plan.gitlab import CommentError, post_plan_comment
 
     try:
         done = post_plan_comment(markdown)
@@ -154,7 +157,7 @@ def apply(inventory: Path, limit: tuple[str, ...], allow_dirty: bool, reviewed: 
     One apply at a time per repository; a ring whose failure share exceeds its
     failure_threshold stops the rollout. Exit 0 when every host succeeded, 1 otherwise.
     """
-    from ..apply.run import apply as run_apply
+    from telework.apply.run import apply as run_apply
 
     box: list = [Redactor()]
     with _guard(box):
@@ -194,7 +197,7 @@ def verify(inventory: Path, limit: tuple[str, ...], junitxml: Path | None, worke
 
     Extra arguments after `--` go to pytest (e.g. `-- -k ssh`). Exit code: pytest's.
     """
-    from ..verify import run as run_verify
+    from telework.verify.run import run as run_verify
 
     code = run_verify(inventory, limit=",".join(parse_limit(limit)) or None, junitxml=junitxml,
                       workers=workers, extra=list(pytest_args))

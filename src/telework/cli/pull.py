@@ -12,11 +12,11 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..deploy_support import REPO_ROOT
-from ..pull.signing import PullError
-from ..secrets import SecretStore
-from .common import console, err_console, inventory_argument
-from .secret import _identity_option
+from telework.cli.common import console, err_console, inventory_argument
+from telework.cli.secret import _identity_option
+from telework.pull.signing import PullError
+from telework.resources import deploy_dir, group_data_dir
+from telework.secrets.store import SecretStore
 
 
 def _say(text: str) -> None:
@@ -33,7 +33,7 @@ def pull_group() -> None:
 @_identity_option
 def init(inventory: Path, identity: Path | None) -> None:
     """Create the Ed25519 signing key: secret pull/signing-key, public key INVENTORY/pull/signing.pub."""
-    from ..pull.signing import SIGNING_SECRET, init_signing_key, key_id
+    from telework.pull.signing import SIGNING_SECRET, init_signing_key, key_id
 
     path, created = init_signing_key(inventory, SecretStore(inventory, identity))
     kid = key_id(path.read_bytes())
@@ -56,9 +56,9 @@ def init(inventory: Path, identity: Path | None) -> None:
 def build(inventory: Path, identity: Path | None, out: Path, limit: str | None, base_url: str | None,
           allow_dirty: bool, no_wheelhouse: bool) -> None:
     """Write a signed bundle for every selected endpoint into OUT/<host>/."""
-    from ..pull.bundle import build_bundles
-    from ..pull.signing import load_signing_key
-    from ..pull.wheelhouse import build_wheelhouse
+    from telework.pull.bundle import build_bundles
+    from telework.pull.signing import load_signing_key
+    from telework.pull.wheelhouse import build_wheelhouse
 
     key = load_signing_key(inventory, SecretStore(inventory, identity))
     wheelhouse = None if no_wheelhouse else build_wheelhouse(out)
@@ -80,7 +80,7 @@ def build(inventory: Path, identity: Path | None, out: Path, limit: str | None, 
 @click.option("--quiet", is_flag=True, help="No request log.")
 def serve(directory: Path, listen: str, quiet: bool) -> None:
     """Serve DIRECTORY's bundles over HTTP and store the agents' reports in DIRECTORY/reports/."""
-    from ..pull.server import make_server, parse_listen
+    from telework.pull.server import make_server, parse_listen
 
     try:
         address, port = parse_listen(listen)
@@ -104,7 +104,7 @@ def serve(directory: Path, listen: str, quiet: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def reports(directory: Path, stale_days: float, fmt: str) -> None:
     """The last report of every endpoint in DIRECTORY; exit 2 when one failed, was refused or is stale."""
-    from ..pull.reports import endpoint_statuses
+    from telework.pull.reports import endpoint_statuses
 
     rows = endpoint_statuses(directory, stale_days)
     if fmt == "json":
@@ -140,12 +140,13 @@ def reports(directory: Path, stale_days: float, fmt: str) -> None:
 def install(hosts: str, inventory: Path, base_url: str, timeout: int) -> None:
     """Install the pull agent on HOSTS by push (once, while the device is in the office or on VPN):
     the venv from the wheelhouse, the agent, its key and the timer (deploy/pull_agent.py)."""
-    from ..inventory import require_inventory
-    from ..plan.selection import select
-    from ..pull.bundle import pull_hosts
-    from ..pull.signing import load_public_key
-    from ..pull.wheelhouse import build_wheelhouse, cache_dir
-    from ..pyinfra_inventory import host_entries, load_overlay
+    from telework.inventory.hosts import host_entries
+    from telework.inventory.loading import require_inventory
+    from telework.inventory.overlay import load_overlay
+    from telework.plan.selection import select
+    from telework.pull.bundle import pull_hosts
+    from telework.pull.signing import load_public_key
+    from telework.pull.wheelhouse import build_wheelhouse, cache_dir
 
     load_public_key(inventory)
     overlay = load_overlay()
@@ -155,14 +156,16 @@ def install(hosts: str, inventory: Path, base_url: str, timeout: int) -> None:
         raise PullError(f"{hosts!r} selects no endpoint (selected: {', '.join(select(entries, hosts)) or 'nothing'})")
     wheelhouse = build_wheelhouse(cache_dir())
     argv = [str(Path(sys.executable).parent / "pyinfra"), "-y", str(inventory.resolve() / "inventory.py"),
-            str(REPO_ROOT / "deploy" / "pull_agent.py"),
+            str(deploy_dir() / "pull_agent.py"),
             *[arg for name in targets for arg in ("--limit", name)],
             "--data", f"pull_base_url={base_url}",
             "--data", f"pull_wheelhouse={wheelhouse.path}",
             "--data", f"pull_wheelhouse_sha256={wheelhouse.sha256}"]
     env = {**os.environ, "PYINFRA_PROGRESS": "off"}
     try:
-        done = subprocess.run(argv, cwd=REPO_ROOT, env=env, timeout=timeout, capture_output=True, text=True)
+        # pyinfra's CLI reads <cwd>/group_data first (telework's defaults), then the inventory's own
+        done = subprocess.run(argv, cwd=group_data_dir().parent, env=env, timeout=timeout,
+                              capture_output=True, text=True)
     except subprocess.TimeoutExpired:
         raise PullError(f"the install took longer than {timeout} s") from None
     if done.returncode != 0:

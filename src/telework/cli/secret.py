@@ -16,9 +16,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..problems import SecretError
-from ..secrets import IDENTITY_ENV, KINDS, SecretStore, default_identity_path
-from .common import console, err_console, inventory_argument
+from telework.cli.common import console, err_console, inventory_argument
+from telework.core.problems import SecretError
+from telework.secrets.store import IDENTITY_ENV, KINDS, SecretStore, default_identity_path
 
 _GENERATED_KINDS = [k for k in KINDS if k != "manual"]
 

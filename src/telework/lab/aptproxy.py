@@ -3,14 +3,14 @@ controller has no systemd), caching under /var/cache/telework so reruns are fast
 
 from __future__ import annotations
 
-import subprocess
 import socket
+import subprocess
 import time
 from pathlib import Path
 
-from .errors import LabError
-from .image import apt_mirror
-from .state import LabState, lab_dir
+from telework.lab.errors import LabError
+from telework.lab.image import apt_mirror
+from telework.lab.state import LabState, lab_dir
 
 CACHE = Path("/var/cache/telework/apt-cacher-ng")
 PORT = 3142

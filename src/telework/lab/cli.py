@@ -1,7 +1,9 @@
-"""`telework lab up|down|status [INVENTORY]`: a thin CLI over `telework.lab.lab`."""
+"""`telework lab up|down|status [INVENTORY]`: a thin CLI over `telework.lab.lab`; the roles add
+their checks with real clients (the VPN role: `lab vpn-check`)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -9,12 +11,27 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from ..cli.common import console, inventory_argument
-from . import lab as lab_impl
-from .overlay import overlay_path
+from telework.cli.common import TeleworkGroup, console, inventory_argument
+from telework.lab import lab as lab_impl
+from telework.lab.overlay import overlay_path
+from telework.roles.registry import roles
 
 
-@click.group()
+class LabGroup(TeleworkGroup):
+    """up, down, status, plus the checks the roles add (`Role.lab_commands`), imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for r in roles() for n in r.lab_commands)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        for role in roles():
+            if name in role.lab_commands:
+                module, attribute = role.lab_commands[name].split(":")
+                return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LabGroup)
 def lab() -> None:
     """Real Debian test hosts and simulated home networks on this machine (needs root)."""
 
@@ -51,30 +68,3 @@ def status(inventory: Path, fmt: str) -> None:
         table.add_row(r.name, r.group, r.management_address, r.address, r.public_address,
                       "yes" if r.running else "no", r.system)
     console.print(table)
-
-
-@lab.command("vpn-check")
-@click.argument("username")
-@inventory_argument
-@click.option("--bundle", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
-              help="the person's .ovpn bundle (`telework person enroll USERNAME --out DIR`)")
-@click.option("--home", default="home-1", show_default=True, help="the lab home network the client sits in")
-def vpn_check(username: str, inventory: Path, bundle: Path, home: str) -> None:
-    """Log USERNAME in with a real OpenVPN client from a lab home network, on every concentrator.
-
-    The TOTP code comes from the person's seed (your age identity decrypts it), as the
-    authenticator app would show it. Through each tunnel the gateway of every network the
-    person may reach must answer a ping. Exit 0 when every concentrator passed.
-    """
-    from .vpncheck import run_vpn_check  # local: needs the inventory's secrets, not the lab core
-
-    results = run_vpn_check(inventory, username, bundle, home, log=console.print)
-    table = Table(title=f"{username}: OpenVPN from {home}")
-    for col in ("concentrator", "login", "tunnel address", "reached"):
-        table.add_column(col)
-    for r in results:
-        table.add_row(r.concentrator, "ok" if r.connected else "refused", r.address or "-",
-                      ", ".join(f"{net} {'ok' if ok else 'FAILED'}" for net, ok in r.reached.items()) or "-")
-    console.print(table)
-    if not all(r.passed for r in results):
-        raise SystemExit(1)

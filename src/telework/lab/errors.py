@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..problems import TeleworkError
+from telework.core.problems import TeleworkError
 
 #: One command that installs every tool the lab needs on Debian 12.
 APT_FIX = "apt-get install -y debootstrap systemd-container apt-cacher-ng nftables iproute2 openssh-client"

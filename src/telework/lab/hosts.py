@@ -10,10 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from .errors import LabError
-from .network import run
-from .state import LabState, lab_dir
-from .topology import LabHost, Topology
+from telework.lab.errors import LabError
+from telework.lab.network import run
+from telework.lab.state import LabState, lab_dir
+from telework.lab.topology import LabHost, Topology
 
 
 def host_dir(slug: str, name: str) -> Path:

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import LabError
+from telework.lab.errors import LabError
 
 CACHE_DIR = Path("/var/cache/telework/lab")
 SUITE = "bookworm"

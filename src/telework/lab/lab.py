@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..inventory import load_inventory
-from ..problems import InventoryError
-from . import aptproxy, hosts, image, network
-from .errors import LabError, LabNotRoot, LabToolMissing
-from .overlay import overlay_path, write_overlay
-from .state import LabState, lab_dir
-from .topology import Topology, build_topology
+from telework.core.problems import InventoryError
+from telework.inventory.loading import load_inventory
+from telework.lab import aptproxy, hosts, image, network
+from telework.lab.errors import LabError, LabNotRoot, LabToolMissing
+from telework.lab.overlay import overlay_path, write_overlay
+from telework.lab.state import LabState, lab_dir
+from telework.lab.topology import Topology, build_topology
 
 REQUIRED_TOOLS = ("debootstrap", "systemd-nspawn", "apt-cacher-ng", "nft", "ip", "ssh", "ssh-keygen", "mount")
 

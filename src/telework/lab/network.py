@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import subprocess
 
-from .errors import LabError
-from .state import LabState
-from .topology import HOME_CLIENT, HOME_LAN, HOME_ROUTER, Topology
+from telework.lab.errors import LabError
+from telework.lab.state import LabState
+from telework.lab.topology import HOME_CLIENT, HOME_LAN, HOME_ROUTER, Topology
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:

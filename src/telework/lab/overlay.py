@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from .state import lab_dir
-from .topology import HOME_CLIENT, HOME_LAN, Topology
+from telework.lab.state import lab_dir
+from telework.lab.topology import HOME_CLIENT, HOME_LAN, Topology
 
 
 def overlay_path(slug: str) -> Path:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from . import lab as lab_impl
-from .overlay import overlay_path
-from .topology import Topology
+from telework.lab import lab as lab_impl
+from telework.lab.overlay import overlay_path
+from telework.lab.topology import Topology
 
 
 @dataclass

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import netaddr
 
-from ..model import Inventory
-from .errors import LabError
+from telework.inventory.model import Inventory
+from telework.lab.errors import LabError
 
 #: Lab-only management ranges. A lab takes the /24 its organisation's slug hashes to, in the
 #: first of these that overlaps no inventory network: labs of different organisations (the

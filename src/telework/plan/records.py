@@ -17,8 +17,11 @@ from typing import Literal
 #: version of the JSON format; bump on incompatible change
 SCHEMA = "telework.plan/1"
 
-HostStatus = Literal["changed", "unchanged", "failed", "unreachable"]
-ChangeKind = Literal["file", "package", "service", "command", "other"]
+HostStatus = Literal["changed", "unchanged", "failed", "unreachable", "unmanaged"]
+#: "item": a change of an API-managed object (create, update, move, assign, ...)
+ChangeKind = Literal["file", "package", "service", "command", "item", "other"]
+#: how a target is reached: a host over SSH (pyinfra), or an object of an API (e.g. IGEL UMS)
+TargetKind = Literal["ssh", "api"]
 
 #: what a sensitive operation shows instead of a diff or its commands
 SENSITIVE_NOTE = "content changes, not shown (sensitive)"
@@ -50,7 +53,8 @@ class Change:
 
 @dataclass
 class HostPlan:
-    """What would change on one host, or why that could not be found out."""
+    """What would change on one target (a host, or an object of an API), or why that could not
+    be found out. `unmanaged`: the target is in a group no built role serves; nothing touches it."""
 
     name: str
     status: HostStatus
@@ -61,6 +65,9 @@ class HostPlan:
     error: str | None = None
     #: remote commands this host was asked while planning (facts; the telework connector counts)
     remote_commands: int | None = None
+    kind: TargetKind = "ssh"
+    #: the roles that manage the target (empty: unmanaged)
+    roles: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict) -> HostPlan:
@@ -83,6 +90,8 @@ class Plan:
     hosts: list[HostPlan] = field(default_factory=list)
     duration_s: float | None = None
     schema: str = SCHEMA
+    #: `--strict`: an unmanaged target is an error (exit 1), not a note
+    strict: bool = False
 
     # --- summary ------------------------------------------------------------------------------
     def hosts_with(self, *statuses: str) -> list[HostPlan]:
@@ -90,15 +99,16 @@ class Plan:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {s: len(self.hosts_with(s)) for s in ("changed", "unchanged", "unreachable", "failed")}
+        counts = {s: len(self.hosts_with(s)) for s in ("changed", "unchanged", "unreachable", "failed",
+                                                        "unmanaged")}
         counts["changes"] = sum(len(h.changes) for h in self.hosts)
         return counts
 
     @property
     def exit_code(self) -> int:
-        """As `terraform plan -detailed-exitcode`: 1 error (a host unreachable or failed),
-        2 changes, 0 nothing to do."""
-        if self.hosts_with("failed", "unreachable"):
+        """As `terraform plan -detailed-exitcode`: 1 error (a host unreachable or failed, or with
+        `strict` an unmanaged one), 2 changes, 0 nothing to do."""
+        if self.hosts_with("failed", "unreachable") or (self.strict and self.hosts_with("unmanaged")):
             return 1
         if self.hosts_with("changed"):
             return 2
@@ -114,7 +124,7 @@ class Plan:
         data["exit_code"] = self.exit_code
         # stable key order: schema first, hosts last
         order = ["schema", "inventory", "organisation", "commit", "dirty", "telework_version",
-                 "created", "duration_s", "limit", "summary", "exit_code", "hosts"]
+                 "created", "duration_s", "limit", "strict", "summary", "exit_code", "hosts"]
         return {k: data[k] for k in order}
 
     @classmethod
@@ -124,6 +134,17 @@ class Plan:
         values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         values["hosts"] = [HostPlan.from_dict(h) for h in data.get("hosts", [])]
         return cls(**values)
+
+
+@dataclass
+class HostResult:
+    """What an apply did on one target."""
+
+    name: str
+    status: str  # changed | unchanged | failed | unreachable | skipped
+    changed_ops: list[str] = field(default_factory=list)
+    error: str | None = None
+    failed_ops: list[str] = field(default_factory=list)
 
 
 def differences(reviewed: Plan, current: Plan) -> list[str]:

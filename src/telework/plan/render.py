@@ -11,8 +11,8 @@ import html
 import json
 import re
 
-from ..redact import Redactor
-from .records import Change, HostPlan, Plan
+from telework.plan.records import Change, HostPlan, Plan
+from telework.secrets.redact import Redactor
 
 FORMATS = ("text", "markdown", "json")
 
@@ -21,8 +21,8 @@ MARKDOWN_LIMIT = 100_000
 #: diff lines shown per change before the Markdown renderer starts cutting
 DIFF_LINES_SHORT = 40
 
-_STATUS_MARK = {"changed": "~", "unchanged": "=", "failed": "!", "unreachable": "!"}
-_STATUS_ICON = {"changed": "🟡", "unchanged": "🟢", "failed": "🔴", "unreachable": "🔴"}
+_STATUS_MARK = {"changed": "~", "unchanged": "=", "failed": "!", "unreachable": "!", "unmanaged": "?"}
+_STATUS_ICON = {"changed": "🟡", "unchanged": "🟢", "failed": "🔴", "unreachable": "🔴", "unmanaged": "⚪"}
 
 
 def render(plan: Plan, fmt: str, redactor: Redactor | None = None, *, colour: bool = False,
@@ -42,6 +42,8 @@ def summary_line(plan: Plan) -> str:
     s = plan.summary
     line = (f"{s['changed']} host(s) changing ({s['changes']} change(s)), "
             f"{s['unchanged']} unchanged, {s['unreachable']} unreachable, {s['failed']} failed")
+    if s["unmanaged"]:
+        line += f", {s['unmanaged']} unmanaged" + (" (an error with --strict)" if plan.strict else "")
     return line
 
 
@@ -61,7 +63,7 @@ def render_text(plan: Plan, colour: bool = False) -> str:
             head += f", {len(host.changes)} change(s)"
         if host.error:
             head += f": {host.error}"
-        lines.append(paint(head, {"changed": "33", "unchanged": "32"}.get(host.status, "31")))
+        lines.append(paint(head, {"changed": "33", "unchanged": "32", "unmanaged": "90"}.get(host.status, "31")))
         for change in host.changes:
             lines.append(f"    ~ {change.op}" + (" (if an earlier change happens)" if change.conditional else ""))
             for message in change.messages:
@@ -137,9 +139,10 @@ def render_markdown(plan: Plan, artifact_url: str | None = None, limit: int = MA
     head = [
         f"### telework plan: {verdict}",
         "",
-        f"| changing | unchanged | unreachable | failed | changes |",
-        "|---:|---:|---:|---:|---:|",
-        f"| {s['changed']} | {s['unchanged']} | {s['unreachable']} | {s['failed']} | {s['changes']} |",
+        "| changing | unchanged | unreachable | failed | unmanaged | changes |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {s['changed']} | {s['unchanged']} | {s['unreachable']} | {s['failed']} | {s['unmanaged']} "
+        f"| {s['changes']} |",
         "",
         f"Inventory `{plan.organisation}` at `{(plan.commit or 'uncommitted')[:12]}`"
         + (" with uncommitted changes" if plan.dirty else "")

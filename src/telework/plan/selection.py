@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 
-from ..problems import TeleworkError
+from telework.core.problems import TeleworkError
 
 
 class LimitError(TeleworkError):

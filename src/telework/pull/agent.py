@@ -345,7 +345,7 @@ class Agent:
 
     def apply(self, bundle: Path, result_file: Path) -> tuple[int, dict]:
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-               "PYTHONPATH": str(bundle / "src"), "PYINFRA_PROGRESS": "off", "LANG": "C.UTF-8",
+               "PYTHONPATH": str(bundle), "PYINFRA_PROGRESS": "off", "LANG": "C.UTF-8",
                "HOME": os.environ.get("HOME", "/root"), "PYTHONDONTWRITEBYTECODE": "1"}
         argv = [str(self.venv / "bin" / "python"), "-m", "telework.pull.localrun",
                 "--bundle", str(bundle), "--result", str(result_file)]

@@ -9,14 +9,16 @@ Output directory layout (what `telework pull serve` or nginx publishes as <base-
     <out>/<host>/manifest.json.sig    base64 Ed25519 signature over manifest.json's bytes
     <out>/wheels/<sha256>.tar         the wheelhouse (pinned wheels + requirements.txt)
 
-The tar mirrors telework's repository, so a bundle is a small telework checkout::
+The tar holds telework as the controller runs it, and the inventory::
 
-    src/telework/**                   the library the deploys import (same commit as deploy/)
-    deploy/*.py, templates/**, group_data/*.py
+    telework/**                       the installed telework package: the library the deploys
+                                      import, with its deploy files, templates and group data
+                                      under telework/resources/ (telework.resources); the
+                                      manifest records its version and a digest of its files
     inventory/<slug>/**               the inventory YAML without secrets/ (deploys load and
                                       validate the whole inventory, as in push mode)
     host.json                         name, groups and host data as the push path computes them
-                                      (telework.pyinfra_inventory.host_entries + the overlay),
+                                      (telework.inventory.hosts.host_entries + the overlay),
                                       without ssh_* connection data
 
 `created` is the inventory commit's committer time, not the time of the build: the same
@@ -39,20 +41,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import __version__
-from ..deploy_support import REPO_ROOT
-from ..inventory import require_inventory
-from ..plan.groupdata import group_data_dirs, load_group_data
-from ..plan.repo import repo_state
-from ..plan.selection import select
-from ..pyinfra_inventory import host_entries, load_overlay
-from ..secrets import SECRETS_DIR
-from .agent import BUNDLE_FORMAT, check_member_name
-from .signing import PullError, key_id, load_public_key, public_pem, sign
-from .wheelhouse import Wheelhouse, add_file
+from telework import __version__
+from telework.core.repo import repo_state
+from telework.engine.group_data import group_data_dirs, load_group_data
+from telework.inventory.hosts import host_entries
+from telework.inventory.loading import require_inventory
+from telework.inventory.overlay import load_overlay
+from telework.plan.selection import select
+from telework.pull.agent import BUNDLE_FORMAT, check_member_name
+from telework.pull.signing import PullError, key_id, load_public_key, public_pem, sign
+from telework.pull.wheelhouse import Wheelhouse, add_file
+from telework.resources import deploy_dir, group_data_dir, templates_dir
+from telework.roles.registry import role
+from telework.secrets.store import SECRETS_DIR
 
-#: inventory groups whose hosts are applied by pull
-PULL_GROUPS = ("linux_endpoints", "notebooks")
+#: inventory groups whose hosts are applied by pull: those the pull agent role serves
+PULL_GROUPS = role("pull_agent").groups
+#: resource directories an endpoint needs (telework.resources); suites, sample and examples stay home
+_RESOURCES = {"deploy": deploy_dir, "templates": templates_dir, "group_data": group_data_dir}
 #: host data keys that only make sense for a connection from the controller
 _CONNECTION_PREFIXES = ("ssh_",)
 _SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -84,6 +90,29 @@ def _tree(root: Path, prefix: str, skip_top: set[str] = frozenset()) -> dict[str
             member = "/".join(p for p in (prefix, *rel.parts, name) if p)
             out[check_member_name(member)] = path
     return out
+
+
+def telework_files() -> dict[str, Path]:
+    """{bundle path: file} of the telework that runs here: its package (without the resource
+    directories an endpoint does not need) and the deploy files, templates and group data, at
+    the paths an installed wheel has them (telework/resources/<name>/)."""
+    import telework
+
+    package = Path(telework.__file__).resolve().parent
+    files = _tree(package, "telework", skip_top={"resources"})
+    files.update(_tree(package / "resources", "telework/resources",
+                       skip_top={"deploy", "templates", "group_data", "host_suites", "inventory", "examples"}))
+    for name, directory in _RESOURCES.items():
+        files.update(_tree(directory(), f"telework/resources/{name}"))
+    return files
+
+
+def telework_digest(contents: dict[str, bytes]) -> str:
+    """sha256 over the name and sha256 of every telework/ file of a bundle: which telework it ran."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in contents if n.startswith("telework/")):
+        digest.update(f"{name} {hashlib.sha256(contents[name]).hexdigest()}\n".encode())
+    return digest.hexdigest()
 
 
 def _commit_time(inventory_dir: Path, commit: str) -> str:
@@ -128,10 +157,7 @@ def build_bundles(inventory_dir: Path | str, out_dir: Path | str, signing_key, *
     slug = loaded.model.organisation.slug
 
     common: dict[str, Path] = {}
-    common.update(_tree(REPO_ROOT / "src" / "telework", "src/telework"))
-    common.update(_tree(REPO_ROOT / "deploy", "deploy"))
-    common.update(_tree(REPO_ROOT / "templates", "templates"))
-    common.update(_tree(REPO_ROOT / "group_data", "group_data"))
+    common.update(telework_files())
     inv_files = _tree(inventory_dir, f"inventory/{slug}", skip_top={SECRETS_DIR})
     common.update(inv_files)
     contents = {name: path.read_bytes() for name, path in common.items()}
@@ -175,6 +201,7 @@ def _write_bundle(directory: Path, host: str, slug: str, commit: str, created: s
         "inventory_commit": commit,
         "created": created,
         "telework_version": __version__,
+        "telework": {"version": __version__, "digest": telework_digest(files)},
         "signing_key": key_id(pub),
         "bundle": {"sha256": hashlib.sha256(tar_bytes).hexdigest(), "size": len(tar_bytes)},
         "wheelhouse": None if wheelhouse is None else {"sha256": wheelhouse.sha256, "size": wheelhouse.size},

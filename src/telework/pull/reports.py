@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .agent import parse_time
+from telework.pull.agent import parse_time
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..problems import TeleworkError
-from ..secrets import SecretStore
+from telework.core.problems import TeleworkError
+from telework.secrets.store import SecretStore
 
 SIGNING_SECRET = "pull/signing-key"
 PUBLIC_KEY_FILE = Path("pull") / "signing.pub"

@@ -7,7 +7,8 @@ versions the pipeline tested. The wheels are fetched once with `pip download` (t
 controller's configured index) into /var/cache/telework/wheels/<key>/ and packed into a
 deterministic tar: the same pins give the same bytes and the same sha256, so endpoints
 download a new wheelhouse only when a version changes. telework itself is not in it: each
-bundle carries its own telework source tree (src/), so deploys and library always match.
+bundle carries the telework package the controller runs (telework/, with its deploy files and
+templates), so deploys and library always match.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .signing import PullError
+from telework.pull.signing import PullError
 
 CACHE_ENV = "TELEWORK_WHEEL_CACHE"
 DEFAULT_CACHE = Path("/var/cache/telework/wheels")

@@ -1,0 +1,1 @@
+"""One package per role: its view of the inventory, rendering, CLI commands, secret names, audit events."""

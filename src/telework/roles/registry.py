@@ -1,0 +1,117 @@
+"""The roles telework has built: which inventory groups each serves, and with what.
+
+A role's name is its name everywhere: `deploy/<name>.py`, `templates/<name>/`,
+`tests/hosts/test_<name>.py`, and `group_data/<group>.py` for each group it serves. Its code
+(view of the inventory, rendering, CLI commands, secret names, audit events) lives in its
+package, `telework.roles.<package>`.
+
+`deploy/site.py`, `telework plan|apply|verify`, pull mode and the CLI read this registry; a
+host in a group that no role here serves is *unmanaged*: nothing connects to it, and every
+plan format says so (`--strict` makes it an error). The `base` role serves every managed SSH
+host and does not make a host managed on its own.
+
+Roles reached over SSH have a deploy file; roles managing devices through an API (IGEL's UMS)
+have a reconciler instead (`telework.plan.targets.Reconciler`), named as "module:factory".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    #: the role's code: telework.roles.<package> (or another telework package for pull_agent)
+    package: str
+    #: inventory groups it serves (empty and `universal`: every managed SSH host)
+    groups: tuple[str, ...] = ()
+    kind: Literal["ssh", "api"] = "ssh"
+    universal: bool = False
+    #: top-level CLI commands it adds: name -> "module:attribute" (a click command or group)
+    cli: dict[str, str] = field(default_factory=dict)
+    #: subcommands of `telework person` it adds: name -> "module:attribute"
+    person_commands: dict[str, str] = field(default_factory=dict)
+    #: subcommands of `telework lab` it adds (checks with real clients): name -> "module:attribute"
+    lab_commands: dict[str, str] = field(default_factory=dict)
+    #: what it adds to `telework person show`: "module:function" (loaded, username) -> PersonFacts
+    person_view: str | None = None
+    #: API roles: "module:factory" of its reconciler (or the factory itself, for tests)
+    reconciler: object = None
+    description: str = ""
+
+    @property
+    def deploy_file(self) -> str | None:
+        """deploy/<name>.py (SSH roles)."""
+        return f"{self.name}.py" if self.kind == "ssh" else None
+
+    @property
+    def suite(self) -> str:
+        """tests/hosts/test_<name>.py: the role's Testinfra suite."""
+        return f"test_{self.name}.py"
+
+
+@dataclass
+class PersonFacts:
+    """What one role adds to `person show`: top-level JSON fields, text lines, and per device
+    (by name) extra JSON fields and a text for the devices table's details column."""
+
+    json: dict = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    devices: dict[str, dict] = field(default_factory=dict)
+    device_details: dict[str, str] = field(default_factory=dict)
+    #: lines printed after the devices table
+    trailer: list[str] = field(default_factory=list)
+
+
+ROLES: tuple[Role, ...] = (
+    Role("base", "telework.roles.base", universal=True,
+         description="every managed host: apt proxy, time zone, SSH hardening"),
+    Role("vpn_concentrator", "telework.roles.vpn", groups=("vpn_concentrators",),
+         cli={"pki": "telework.roles.vpn.cli:pki_group"},
+         person_commands={"enroll": "telework.roles.vpn.cli:enroll", "revoke": "telework.roles.vpn.cli:revoke"},
+         person_view="telework.roles.vpn.person:person_facts",
+         lab_commands={"vpn-check": "telework.roles.vpn.lab_cli:vpn_check"},
+         description="OpenVPN (certificate + TOTP) and WireGuard, the access policy in nftables"),
+    Role("auth_server", "telework.roles.vpn", groups=("auth_servers",),
+         description="FreeRADIUS checking the TOTP second factor"),
+    Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"),
+         cli={"pull": "telework.cli.pull:pull_group"},
+         description="the pull agent of endpoints that are offline when CI runs"),
+)
+
+
+def roles(registry: Iterable[Role] | None = None) -> tuple[Role, ...]:
+    return tuple(ROLES if registry is None else registry)
+
+
+def role(name: str, registry: Iterable[Role] | None = None) -> Role:
+    for r in roles(registry):
+        if r.name == name:
+            return r
+    raise KeyError(f"no role {name!r}; roles: {', '.join(r.name for r in roles(registry))}")
+
+
+def roles_serving(groups: Iterable[str], registry: Iterable[Role] | None = None, *,
+                  kind: str = "ssh") -> list[Role]:
+    """The roles a host in `groups` gets, base first; [] when no non-universal role serves it
+    (the host is unmanaged)."""
+    groups = set(groups)
+    specific = [r for r in roles(registry) if r.kind == kind and not r.universal and groups & set(r.groups)]
+    if not specific:
+        return []
+    return [r for r in roles(registry) if r.kind == kind and r.universal] + specific
+
+
+def served_groups(registry: Iterable[Role] | None = None) -> set[str]:
+    return {g for r in roles(registry) for g in r.groups}
+
+
+def unserved_reason(groups: Iterable[str], registry: Iterable[Role] | None = None) -> str:
+    """Why a host in `groups` is unmanaged, for plans and errors."""
+    role_groups = [g for g in groups if not g.startswith(("site_", "ring_"))]
+    built = ", ".join(sorted(served_groups(registry)))
+    return (f"no role is built for {', '.join(role_groups) or 'its groups'} yet; telework does not "
+            f"touch it (roles serve: {built})")

@@ -1,0 +1,79 @@
+"""`telework verify`: the Testinfra suites of the hosts' roles, run by pytest.
+
+`run()` starts pytest on the suites of the roles the selected hosts have (tests/hosts, shipped
+as telework.resources.host_suites) with TELEWORK_VERIFY=1 (the suites are not collected
+otherwise: they need a deployed estate), spread over hosts with pytest-xdist (`--dist
+loadgroup`, one group per host, so each host is reached from one worker only), and writes JUnit
+XML for CI. pytest runs with the suites' own pytest.ini, wherever telework is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from telework.resources import host_suites_dir
+from telework.roles.registry import roles_serving
+from telework.verify.hosts import (
+    INVENTORY_ENV,
+    LIMIT_ENV,
+    NO_TESTS,
+    VERIFY_ENV,
+    VerifyError,
+    verify_hosts,
+)
+
+
+def suite_files(hosts) -> list[Path]:
+    """The suites of every role the `hosts` have, in registry order."""
+    names = []
+    for host in hosts:
+        for role in roles_serving(host.groups):
+            if role.suite not in names:
+                names.append(role.suite)
+    directory = host_suites_dir()
+    missing = [n for n in names if not (directory / n).is_file()]
+    if missing:
+        raise VerifyError(f"this telework has no Testinfra suite {', '.join(missing)} in {directory}; "
+                          "reinstall telework")
+    return [directory / n for n in names]
+
+
+def pytest_args(suites: list[Path], junitxml: Path | None = None, workers: int | str | None = None,
+                extra: list[str] | None = None) -> list[str]:
+    """The pytest command line of a verify run (without the interpreter)."""
+    directory = host_suites_dir()
+    args = [*map(str, suites), "-c", str(directory / "pytest.ini"), "--rootdir", str(directory),
+            "-p", "no:cacheprovider", "-o", "console_output_style=classic"]
+    if workers not in (None, 0, "0"):
+        args += ["-n", str(workers), "--dist", "loadgroup"]
+    if junitxml is not None:
+        args += [f"--junitxml={junitxml}", "-o", "junit_family=xunit2",
+                 "-o", "junit_suite_name=telework-verify"]
+    return args + list(extra or [])
+
+
+def run(inventory_dir: Path | str, *, limit: str | None = None, junitxml: Path | None = None,
+        workers: int | str | None = None, extra: list[str] | None = None) -> int:
+    """Run the suites in a pytest subprocess (its own process: pytest and xdist own their
+    output and workers); returns pytest's exit code. Raises VerifyError when no test ran."""
+    hosts = verify_hosts(inventory_dir, limit=limit)  # fails early on a bad inventory or limit
+    if not hosts:
+        raise VerifyError(f"no host to verify in {inventory_dir}")
+    env = dict(os.environ)
+    env[VERIFY_ENV] = "1"
+    env[INVENTORY_ENV] = str(Path(inventory_dir).resolve())
+    if limit:
+        env[LIMIT_ENV] = limit
+    else:
+        env.pop(LIMIT_ENV, None)
+    cmd = [sys.executable, "-m", "pytest", *pytest_args(suite_files(hosts), junitxml, workers, extra)]
+    code = subprocess.run(cmd, env=env, cwd=host_suites_dir()).returncode
+    if code == NO_TESTS:
+        raise VerifyError(
+            f"no Testinfra suite ran for {', '.join(h.name for h in hosts)}: "
+            f"no tests/hosts suite matches the roles of these hosts"
+        )
+    return code

@@ -1,0 +1,1 @@
+"""telework's templates/ directory, shipped as package data (telework.resources); holds no code of its own."""
