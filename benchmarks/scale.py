@@ -140,35 +140,35 @@ def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
     conc = view.concentrator
     common = {"header": "# " + MANAGED_HEADER.format(org=loaded.model.organisation.slug), "name": name,
               "auth_server": view.auth_server.name}
-    instance = d["openvpn_instance"]
+    instance = d["vpn_openvpn_instance"]
     ovpn_dir = f"/etc/openvpn/server/{instance}"
     size = 0
     if view.openvpn_pool is not None:
         pool = view.openvpn_pool
-        size += len(render("vpn_concentrator", f"/etc/pam.d/{d['openvpn_pam_service']}", **common,
+        size += len(render("vpn_concentrator", f"/etc/pam.d/{d['vpn_openvpn_pam_service']}", **common,
                            radius_conf="/etc/telework/pam_radius_auth.conf",
                            radius_secret_name=view.radius_secret))
         size += len(render("vpn_concentrator", f"/etc/openvpn/server/{instance}.conf", **common,
                            instance=instance, public_address=conc.public_address, port=conc.openvpn_port,
-                           device=d["openvpn_device"], pool_network=pool.network.network,
+                           device=d["vpn_openvpn_device"], pool_network=pool.network.network,
                            pool_netmask=pool.network.netmask, pool_address=pool.address, dir=ovpn_dir,
-                           dns_servers=view.dns_servers, keepalive=d["openvpn_keepalive"],
-                           tls_version_min=d["openvpn_tls_version_min"],
-                           data_ciphers=":".join(d["openvpn_data_ciphers"]),
-                           pam_service=d["openvpn_pam_service"]))
+                           dns_servers=view.dns_servers, keepalive=d["vpn_openvpn_keepalive"],
+                           tls_version_min=d["vpn_openvpn_tls_version_min"],
+                           data_ciphers=":".join(d["vpn_openvpn_data_ciphers"]),
+                           pam_service=d["vpn_openvpn_pam_service"]))
         size += sum(len(text) for text in ccd_files(view).values())
     if view.wireguard_pool is not None:
-        wg_if = d["wireguard_interface"]
+        wg_if = d["vpn_wireguard_interface"]
         size += len(render("vpn_concentrator", f"/etc/wireguard/{wg_if}.conf", **common, interface=wg_if,
                            address=view.wireguard_pool.interface, port=conc.wireguard_port,
-                           private_key=d["wireguard_private_key"], peers=view.wireguard_peers))
-    tunnels = ", ".join(f'"{i}"' for i in (d["openvpn_device"], d["wireguard_interface"]))
+                           private_key=d["vpn_wireguard_private_key"], peers=view.wireguard_peers))
+    tunnels = ", ".join(f'"{i}"' for i in (d["vpn_openvpn_device"], d["vpn_wireguard_interface"]))
     size += len(render("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
-                       nft_elements=nft_elements, tunnels=tunnels, ssh_port=d["ssh_port"],
+                       nft_elements=nft_elements, tunnels=tunnels, ssh_port=d["vpn_firewall_ssh_port"],
                        public_address=conc.public_address, openvpn_port=conc.openvpn_port,
-                       wireguard_port=conc.wireguard_port, log_rate=d["nft_log_rate"],
-                       input_log_prefix=d["nft_log_prefix_input_drop"],
-                       forward_log_prefix=d["nft_log_prefix_forward_drop"]))
+                       wireguard_port=conc.wireguard_port, log_rate=d["vpn_nft_log_rate"],
+                       input_log_prefix=d["vpn_nft_log_prefix_input_drop"],
+                       forward_log_prefix=d["vpn_nft_log_prefix_forward_drop"]))
     return size, len(view.openvpn_clients) + len(view.wireguard_peers)
 
 
@@ -184,13 +184,13 @@ def _render_auth_server(loaded, name: str, d: dict) -> int:
     conf = d["radius_config_dir"]
     size = len(render("auth_server", f"{conf}/clients.conf", **common, clients=view.clients,
                       secrets_dir=f"{conf}/telework-secrets"))
-    size += len(render("auth_server", f"/etc/pam.d/{d['totp_pam_service']}", **common,
-                       users_file=d["totp_users_file"], window=d["totp_window"], digits=d["totp_digits"]))
+    size += len(render("auth_server", f"/etc/pam.d/{d['radius_totp_pam_service']}", **common,
+                       users_file=d["radius_totp_users_file"], window=d["radius_totp_window"], digits=d["radius_totp_digits"]))
     size += len(render("auth_server", f"{conf}/mods-enabled/telework_totp", **common,
-                       pam_service=d["totp_pam_service"]))
+                       pam_service=d["radius_totp_pam_service"]))
     size += len(render("auth_server", f"{conf}/sites-enabled/telework", **common,
-                       address=view.auth_server.address.ip, port=d["radius_auth_port"], digits=d["totp_digits"],
-                       pam_service=d["totp_pam_service"]))
+                       address=view.auth_server.address.ip, port=d["radius_auth_port"], digits=d["radius_totp_digits"],
+                       pam_service=d["radius_totp_pam_service"]))
     size += len(render("auth_server", f"{conf}/radiusd.conf", **common, reject_delay=d["radius_reject_delay"]))
     size += len(render("auth_server", "/usr/local/lib/telework/telework-oath-merge", header=header))
     return size + sum(len(u.username) for u in view.users)

@@ -43,16 +43,16 @@ secrets_dir = f"{conf}/telework-secrets"
 common = {"header": header(inventory_dir), "name": host.name}
 
 
-helper = "/usr/local/lib/telework/telework-oath-merge"
-pam_service = f"/etc/pam.d/{host.data.totp_pam_service}"
+helper = host.data.radius_oath_merge_helper
+pam_service = f"/etc/pam.d/{host.data.radius_totp_pam_service}"
 
 # One remote command for the state of everything below (telework.engine.facts.batch).
 prefetch(
     PathStates.ask(secrets_dir, f"{conf}/clients.conf", f"{conf}/mods-enabled", f"{conf}/sites-enabled",
-                   f"{conf}/radiusd.conf", pam_service, helper, host.data.totp_state_dir),
+                   f"{conf}/radiusd.conf", pam_service, helper, host.data.radius_totp_state_dir),
     PackageStates.ask(*host.data.radius_packages),
     UnitStates.ask("freeradius"),
-    (OathUsers, {"path": host.data.totp_users_file}),
+    (OathUsers, {"path": host.data.radius_totp_users_file}),
 )
 
 
@@ -91,20 +91,20 @@ config_changes.append(rendered(
 
 # --- what is checked: only the TOTP code, by pam_oath ------------------------------------------
 config_changes.append(rendered(
-    f"radius: PAM service {host.data.totp_pam_service} runs pam_oath",
+    f"radius: PAM service {host.data.radius_totp_pam_service} runs pam_oath",
     pam_service,
-    users_file=host.data.totp_users_file, window=host.data.totp_window, digits=host.data.totp_digits,
+    users_file=host.data.radius_totp_users_file, window=host.data.radius_totp_window, digits=host.data.radius_totp_digits,
 ))
 config_changes.append(rendered(
     "radius: rlm_pam instance telework_totp",
     f"{conf}/mods-enabled/telework_totp", mode="640", group="freerad",
-    pam_service=host.data.totp_pam_service,
+    pam_service=host.data.radius_totp_pam_service,
 ))
 config_changes.append(rendered(
     f"radius: virtual server telework on {host.data.radius_auth_port}/udp of {view.auth_server.address.ip}",
     f"{conf}/sites-enabled/telework", mode="640", group="freerad",
-    address=view.auth_server.address.ip, port=host.data.radius_auth_port, digits=host.data.totp_digits,
-    pam_service=host.data.totp_pam_service,
+    address=view.auth_server.address.ip, port=host.data.radius_auth_port, digits=host.data.radius_totp_digits,
+    pam_service=host.data.radius_totp_pam_service,
 ))
 for site in ("default", "inner-tunnel"):
     config_changes.append(files.absent(
@@ -126,12 +126,12 @@ files.put(
     dest=helper, mode="755",
 )
 files.directory(
-    name=f"radius: {host.data.totp_state_dir} belongs to freerad (seeds and replay state)",
-    path=host.data.totp_state_dir, user="freerad", group="freerad", mode="700",
+    name=f"radius: {host.data.radius_totp_state_dir} belongs to freerad (seeds and replay state)",
+    path=host.data.radius_totp_state_dir, user="freerad", group="freerad", mode="700",
 )
 oath_users(
     name=f"radius: {len(seeds)} people with TOTP seeds",
-    path=host.data.totp_users_file, seeds=seeds, merge_helper=helper, digits=host.data.totp_digits,
+    path=host.data.radius_totp_users_file, seeds=seeds, merge_helper=helper, digits=host.data.radius_totp_digits,
 )
 
 services.service(name="radius: freeradius enabled and running", unit="freeradius")

@@ -22,8 +22,8 @@ inventory_dir = host.data.telework_inventory
 view = base_view(loaded_inventory(inventory_dir), overlay_apt_proxy=host.data.get("apt_proxy"))
 apt_proxy = view.apt_proxy
 
-APT_PROXY = "/etc/apt/apt.conf.d/01telework-proxy"
-SSHD = "/etc/ssh/sshd_config.d/telework.conf"
+APT_PROXY = host.data.base_apt_proxy_file
+SSHD = host.data.base_sshd_config_file
 
 prefetch(
     PathStates.ask(APT_PROXY, "/etc/localtime", "/etc/timezone", SSHD),
@@ -60,8 +60,8 @@ sshd = files.put(
     name="ssh: hardened server settings",
     dest=SSHD,
     content=render_template("base", SSHD, header=header(inventory_dir),
-                            sshd_max_auth_tries=host.data.sshd_max_auth_tries,
-                            sshd_login_grace_time=host.data.sshd_login_grace_time),
+                            sshd_max_auth_tries=host.data.base_sshd_max_auth_tries,
+                            sshd_login_grace_time=host.data.base_sshd_login_grace_time),
 )
 services.service(name="ssh: enabled and running", unit="ssh")
 services.reload(name="ssh: reload after a settings change", unit="ssh", _if=changed(sshd))

@@ -31,41 +31,22 @@ from telework.pull import agent
 
 AGENT_SOURCE = Path(agent.__file__)
 
-DEFAULTS = {
-    # <base-url>/<host>/manifest.json is this endpoint's bundle; unset: no pull mode.
-    "pull_base_url": None,
-    # systemd OnCalendar of the timer, and the random delay that spreads endpoints over time.
-    "pull_schedule": "hourly",
-    "pull_random_delay": "20min",
-    # Seconds: one HTTP request; one apply (pyinfra); the unit's start timeout adds 10 minutes
-    # for downloads and the wheelhouse.
-    "pull_http_timeout": 60,
-    "pull_apply_timeout": 1800,
-    # Largest bundle tar the agent downloads (bytes).
-    "pull_max_bundle_bytes": 256 * 1024 * 1024,
-    # Controller-side path of a wheelhouse tar to install (push install only) and its sha256.
-    "pull_wheelhouse": None,
-    "pull_wheelhouse_sha256": None,
-}
-
-AGENT = "/opt/telework/pull-agent.py"
-CONFIG = "/etc/telework/pull.json"
-PUBLIC_KEY = "/etc/telework/pull-signing.pub"
-STATE_DIR = "/var/lib/telework/pull"
-VENV = "/opt/telework/venv"
 UNITS = ("telework-pull.service", "telework-pull.timer")
 
 
-@deploy("Pull agent", data_defaults=DEFAULTS)
+@deploy("Pull agent")
 def pull_agent() -> None:
     if not host.data.pull_base_url:
         return
+    agent_file, config, public_key = host.data.pull_agent_file, host.data.pull_config_file, host.data.pull_public_key_file
+    state_dir, venv = host.data.pull_state_dir, host.data.pull_venv
+    config_dir, agent_dir = str(Path(config).parent), str(Path(agent_file).parent)
     inventory_dir = host.data.telework_inventory
     # One remote command for the state of everything below (telework.engine.facts.batch); the venv and
     # the download directory are looked at themselves, never file by file.
     prefetch(
-        PathStates.ask("/etc/telework", AGENT, *(f"/etc/systemd/system/{unit}" for unit in UNITS),
-                       shallow=("/opt/telework", STATE_DIR, f"{STATE_DIR}/wheels")),
+        PathStates.ask(config_dir, agent_file, *(f"/etc/systemd/system/{unit}" for unit in UNITS),
+                       shallow=(agent_dir, state_dir, f"{state_dir}/wheels")),
         PackageStates.ask("python3-venv"),
         UnitStates.ask("telework-pull.timer"),
     )
@@ -73,30 +54,30 @@ def pull_agent() -> None:
         name="pull: python3-venv for the agent's venv",
         packages=["python3-venv"],
     )
-    for path, mode in (("/etc/telework", "755"), ("/opt/telework", "755"), (STATE_DIR, "700")):
+    for path, mode in ((config_dir, "755"), (agent_dir, "755"), (state_dir, "700")):
         files.directory(name=f"pull: {path}", path=path, mode=mode)
     files.put(
-        name=f"pull: agent {AGENT}",
+        name=f"pull: agent {agent_file}",
         src=AGENT_SOURCE,
-        dest=AGENT,
+        dest=agent_file,
         mode="755",
     )
     files.put(
-        name=f"pull: the organisation's signing key {PUBLIC_KEY}",
+        name=f"pull: the organisation's signing key {public_key}",
         src=Path(inventory_dir) / "pull" / "signing.pub",
-        dest=PUBLIC_KEY,
+        dest=public_key,
     )
     files.put(
-        name=f"pull: agent settings {CONFIG}",
-        dest=CONFIG,
+        name=f"pull: agent settings {config}",
+        dest=config,
         content=render_template(
-            "pull_agent", CONFIG,
+            "pull_agent", config,
             header=header(inventory_dir, "").strip(),
             host_name=host.name,
             base_url=host.data.pull_base_url,
-            public_key=PUBLIC_KEY,
-            state_dir=STATE_DIR,
-            venv=VENV,
+            public_key=public_key,
+            state_dir=state_dir,
+            venv=venv,
             http_timeout=int(host.data.pull_http_timeout),
             apply_timeout=int(host.data.pull_apply_timeout),
             max_bundle_bytes=int(host.data.pull_max_bundle_bytes),
@@ -105,14 +86,14 @@ def pull_agent() -> None:
 
     if host.data.pull_wheelhouse:
         sha = host.data.pull_wheelhouse_sha256
-        tar = f"{STATE_DIR}/wheels/{sha}.tar"
-        installed = fact(FileContents, path=f"{VENV}/telework-wheelhouse.sha256") or []
+        tar = f"{state_dir}/wheels/{sha}.tar"
+        installed = fact(FileContents, path=f"{venv}/telework-wheelhouse.sha256") or []
         if [line.strip() for line in installed] != [sha]:
-            files.directory(name=f"pull: {STATE_DIR}/wheels", path=f"{STATE_DIR}/wheels", mode="700")
+            files.directory(name=f"pull: {state_dir}/wheels", path=f"{state_dir}/wheels", mode="700")
             files.put(name="pull: wheelhouse for the venv", src=host.data.pull_wheelhouse, dest=tar, mode="600")
             server.shell(
-                name=f"pull: venv {VENV} from wheelhouse {sha[:12]}",
-                commands=[f"python3 {AGENT} install-wheelhouse {tar} --sha256 {sha} --venv {VENV}"],
+                name=f"pull: venv {venv} from wheelhouse {sha[:12]}",
+                commands=[f"python3 {agent_file} install-wheelhouse {tar} --sha256 {sha} --venv {venv}"],
             )
 
     units = [
@@ -122,9 +103,9 @@ def pull_agent() -> None:
             content=render_template(
                 "pull_agent", f"/etc/systemd/system/{unit}",
                 header=header(inventory_dir),
-                venv=VENV,
-                agent=AGENT,
-                config=CONFIG,
+                venv=venv,
+                agent=agent_file,
+                config=config,
                 timeout=int(host.data.pull_apply_timeout) + 600,
                 schedule=host.data.pull_schedule,
                 random_delay=host.data.pull_random_delay,

@@ -57,18 +57,18 @@ store = SecretStore(inventory_dir)
 pki = Path(inventory_dir) / "pki"
 common = {"header": header(inventory_dir), "name": host.name, "auth_server": view.auth_server.name}
 
-instance = host.data.openvpn_instance
+instance = host.data.vpn_openvpn_instance
 ovpn_dir = f"/etc/openvpn/server/{instance}"
-wg_if = host.data.wireguard_interface
-wg_key = host.data.wireguard_private_key
-radius_conf = "/etc/telework/pam_radius_auth.conf"
-NFT_TABLE = ("inet", "telework")
+wg_if = host.data.vpn_wireguard_interface
+wg_key = host.data.vpn_wireguard_private_key
+radius_conf = host.data.vpn_radius_client_file
+NFT_TABLE = ("inet", host.data.vpn_nft_table)
 openvpn_unit = f"openvpn-server@{instance}"
 wireguard_unit = f"wg-quick@{wg_if}"
 
 # One remote command for the state of everything below (telework.engine.facts.batch).
 prefetch(
-    PathStates.ask("/etc/openvpn/server", "/etc/telework", f"/etc/pam.d/{host.data.openvpn_pam_service}",
+    PathStates.ask("/etc/openvpn/server", "/etc/telework", f"/etc/pam.d/{host.data.vpn_openvpn_pam_service}",
                    "/etc/wireguard", host.data.vpn_sysctl_file, "/etc/nftables.conf"),
     PackageStates.ask(*host.data.vpn_packages, *host.data.vpn_userspace_wireguard_packages),
     UnitStates.ask(openvpn_unit, wireguard_unit, "nftables"),
@@ -125,19 +125,19 @@ else:
         secret_file(name=f"openvpn: RADIUS server and shared secret for PAM (from {view.radius_secret})",
                     path=radius_conf,
                     content=(f"{view.auth_server.address.ip}:{host.data.radius_auth_port} "
-                             f"{store.get(view.radius_secret)} {host.data.radius_timeout}\n")),
-        rendered(f"openvpn: PAM service {host.data.openvpn_pam_service} asks {view.auth_server.name}",
-                 f"/etc/pam.d/{host.data.openvpn_pam_service}", radius_conf=radius_conf,
+                             f"{store.get(view.radius_secret)} {host.data.vpn_radius_timeout}\n")),
+        rendered(f"openvpn: PAM service {host.data.vpn_openvpn_pam_service} asks {view.auth_server.name}",
+                 f"/etc/pam.d/{host.data.vpn_openvpn_pam_service}", radius_conf=radius_conf,
                  radius_secret_name=view.radius_secret),
         rendered(f"openvpn: server on {concentrator.public_address}:{concentrator.openvpn_port}/udp, "
                  f"pool {pool.network}", f"/etc/openvpn/server/{instance}.conf",
                  instance=instance, public_address=concentrator.public_address, port=concentrator.openvpn_port,
-                 device=host.data.openvpn_device, pool_network=pool.network.network,
+                 device=host.data.vpn_openvpn_device, pool_network=pool.network.network,
                  pool_netmask=pool.network.netmask, pool_address=pool.address, dir=ovpn_dir,
-                 dns_servers=view.dns_servers, keepalive=host.data.openvpn_keepalive,
-                 tls_version_min=host.data.openvpn_tls_version_min,
-                 data_ciphers=":".join(host.data.openvpn_data_ciphers),
-                 pam_service=host.data.openvpn_pam_service),
+                 dns_servers=view.dns_servers, keepalive=host.data.vpn_openvpn_keepalive,
+                 tls_version_min=host.data.vpn_openvpn_tls_version_min,
+                 data_ciphers=":".join(host.data.vpn_openvpn_data_ciphers),
+                 pam_service=host.data.vpn_openvpn_pam_service),
     ]
     # Read at every login: no restart for these.
     files.put(name="openvpn: CRL (pki/crl.pem, re-read at each login)", src=pki / "crl.pem",
@@ -177,15 +177,15 @@ else:
                      _if=changed(key))
 
 # --- nftables: access policy -----------------------------------------------------------------
-tunnels = ", ".join(f'"{i}"' for i in (host.data.openvpn_device, wg_if))
+tunnels = ", ".join(f'"{i}"' for i in (host.data.vpn_openvpn_device, wg_if))
 ruleset(
     name=f"nftables: access policy of {len(view.access_groups)} access group(s), drop and log the rest",
     path="/etc/nftables.conf", table=NFT_TABLE,
     content=render_template("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
-                   nft_elements=nft_elements, tunnels=tunnels, ssh_port=host.data.ssh_port,
+                   nft_elements=nft_elements, tunnels=tunnels, ssh_port=host.data.vpn_firewall_ssh_port,
                    public_address=concentrator.public_address, openvpn_port=concentrator.openvpn_port,
-                   wireguard_port=concentrator.wireguard_port, log_rate=host.data.nft_log_rate,
-                   input_log_prefix=host.data.nft_log_prefix_input_drop,
-                   forward_log_prefix=host.data.nft_log_prefix_forward_drop),
+                   wireguard_port=concentrator.wireguard_port, log_rate=host.data.vpn_nft_log_rate,
+                   input_log_prefix=host.data.vpn_nft_log_prefix_input_drop,
+                   forward_log_prefix=host.data.vpn_nft_log_prefix_forward_drop),
 )
 services.service(name="nftables: loaded at boot", unit="nftables")

@@ -19,5 +19,36 @@ ssh_connect_retry_max_delay = 2
 base_packages = ["tzdata", "nftables", "ca-certificates"]
 
 # sshd: few attempts and a short grace time slow down password-guessing bots (BSI SYS.1.3.A2).
-sshd_max_auth_tries = 3
-sshd_login_grace_time = 30
+base_sshd_max_auth_tries = 3
+base_sshd_login_grace_time = 30
+# Where the base role writes the apt proxy setting and its sshd settings (drop-in files it owns).
+base_apt_proxy_file = "/etc/apt/apt.conf.d/01telework-proxy"
+base_sshd_config_file = "/etc/ssh/sshd_config.d/telework.conf"
+
+# --- shared by vpn_concentrator and auth_server ---------------------------------------------
+# UDP port of the auth servers' RADIUS service (Access-Requests, RFC 2865); the concentrators
+# ask it there.
+radius_auth_port = 1812
+
+# --- pull_agent (groups linux_endpoints, notebooks; deploy/pull_agent.py) --------------------
+# <base-url>/<host>/manifest.json is this endpoint's bundle; unset: no pull mode (the deploy is
+# a no-op). Set it in the inventory's own group_data, e.g. group_data/notebooks.py.
+pull_base_url = None
+# systemd OnCalendar of the timer, and the random delay that spreads endpoints over time.
+pull_schedule = "hourly"
+pull_random_delay = "20min"
+# Seconds: one HTTP request; one apply (pyinfra); the unit's start timeout adds 10 minutes for
+# downloads and the wheelhouse.
+pull_http_timeout = 60
+pull_apply_timeout = 1800
+# Largest bundle tar the agent downloads (bytes).
+pull_max_bundle_bytes = 256 * 1024 * 1024
+# Controller-side path of a wheelhouse tar to install (push install only) and its sha256.
+pull_wheelhouse = None
+pull_wheelhouse_sha256 = None
+# Where the agent, its settings, the organisation's signing key, its state and its venv live.
+pull_agent_file = "/opt/telework/pull-agent.py"
+pull_config_file = "/etc/telework/pull.json"
+pull_public_key_file = "/etc/telework/pull-signing.pub"
+pull_state_dir = "/var/lib/telework/pull"
+pull_venv = "/opt/telework/venv"

@@ -10,17 +10,17 @@ radius_packages = ["freeradius", "libpam-oath", "python3-minimal"]
 
 # FreeRADIUS 3.x keeps its configuration here on Debian.
 radius_config_dir = "/etc/freeradius/3.0"
-# UDP port for Access-Requests (RFC 2865).
-radius_auth_port = 1812
+# telework's helper that merges new seeds into the pam_oath users file, keeping replay state.
+radius_oath_merge_helper = "/usr/local/lib/telework/telework-oath-merge"
 
 # The pam_oath users file: seeds plus the replay state pam_oath writes after each login. Its
 # directory belongs to freerad (pam_oath writes users.oath.new and users.oath.lock beside it).
-totp_state_dir = "/var/lib/telework/totp"
-totp_users_file = "/var/lib/telework/totp/users.oath"
+radius_totp_state_dir = "/var/lib/telework/totp"
+radius_totp_users_file = "/var/lib/telework/totp/users.oath"
 # PAM service FreeRADIUS' rlm_pam uses; it holds pam_oath only.
-totp_pam_service = "telework-totp"
+radius_totp_pam_service = "telework-totp"
 # Codes of this many 30-second steps either side of now are accepted (clock drift of phones).
-totp_window = 1
-totp_digits = 6
+radius_totp_window = 1
+radius_totp_digits = 6
 # Seconds before a refused login is answered: slows down guessing (FreeRADIUS' default is 1).
 radius_reject_delay = 1

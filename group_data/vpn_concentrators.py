@@ -16,32 +16,34 @@ vpn_userspace_wireguard_packages = ["wireguard-go"]
 vpn_sysctl_file = "/etc/sysctl.d/60-telework-vpn.conf"
 
 # OpenVPN instance name: systemd unit openvpn-server@telework, config /etc/openvpn/server/telework.conf.
-openvpn_instance = "telework"
+vpn_openvpn_instance = "telework"
 # The tun device; a fixed name so nftables rules and Testinfra can name it.
-openvpn_device = "tun-telework"
+vpn_openvpn_device = "tun-telework"
 # BSI TR-02102-2: TLS 1.2 at least; AEAD data ciphers only (no CBC, no BF-CBC fallback).
-openvpn_tls_version_min = "1.2"
-openvpn_data_ciphers = ["AES-256-GCM", "CHACHA20-POLY1305"]
+vpn_openvpn_tls_version_min = "1.2"
+vpn_openvpn_data_ciphers = ["AES-256-GCM", "CHACHA20-POLY1305"]
 # Seconds between keepalive pings / until a silent client is dropped (frees its address).
-openvpn_keepalive = [10, 60]
+vpn_openvpn_keepalive = [10, 60]
 # PAM service the OpenVPN auth-pam plugin asks; it holds pam_radius_auth only.
-openvpn_pam_service = "openvpn-telework"
+vpn_openvpn_pam_service = "openvpn-telework"
 # pam_radius_auth: seconds to wait for the auth server per try.
-radius_timeout = 3
+vpn_radius_timeout = 3
 
 # WireGuard interface (wg-quick@<name>), at most 15 characters.
-wireguard_interface = "wg-telework"
+vpn_wireguard_interface = "wg-telework"
 # Where the concentrator's WireGuard private key lives; generated there, it never leaves.
-wireguard_private_key = "/etc/wireguard/wg-telework.key"
+vpn_wireguard_private_key = "/etc/wireguard/wg-telework.key"
 
 # nftables: log prefixes name the rule that dropped a packet (fail2ban/auditors grep for them).
 # Kernel log prefixes are limited to 127 characters; keep them short and stable.
-nft_log_prefix_forward_drop = "tw-vpn-forward-drop: "
-nft_log_prefix_input_drop = "tw-vpn-input-drop: "
+vpn_nft_log_prefix_forward_drop = "tw-vpn-forward-drop: "
+vpn_nft_log_prefix_input_drop = "tw-vpn-input-drop: "
 # At most this many log lines per second per rule, so a scan does not flood the journal.
-nft_log_rate = "10/second"
-# TCP port of the SSH daemon administrators (and pyinfra) use.
-ssh_port = 22
-# UDP port of the auth server's RADIUS service; the same value as in group_data/auth_servers.py
-# (tests/unit/test_vpn_render.py keeps the two equal).
-radius_auth_port = 1812
+vpn_nft_log_rate = "10/second"
+# TCP port the concentrator's firewall keeps open for administrators (and pyinfra); the port sshd
+# listens on, not pyinfra's connection setting `ssh_port` (an overlay may point that elsewhere).
+vpn_firewall_ssh_port = 22
+# Server and shared secret pam_radius_auth reads (written by the deploy, mode 0600).
+vpn_radius_client_file = "/etc/telework/pam_radius_auth.conf"
+# The nftables table of the access policy: `table inet <name>`.
+vpn_nft_table = "telework"

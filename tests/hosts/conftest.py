@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "role(group): run this suite on the hosts of an inventory group "
+        "markers", "role(*groups): run this suite on the hosts of these inventory groups "
         "(vpn_concentrators, auth_servers, sip_servers, linux_endpoints, notebooks)")
 
 
@@ -67,7 +67,7 @@ def pytest_generate_tests(metafunc):
     if "host_name" not in metafunc.fixturenames and "host" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("role")
-    names = [n for n, spec in _specs().items() if marker is None or marker.args[0] in spec.groups]
+    names = [n for n, spec in _specs().items() if marker is None or set(marker.args) & set(spec.groups)]
     # one xdist group per host: `--dist loadgroup` keeps a host's tests on one worker
     params = [pytest.param(n, id=n, marks=pytest.mark.xdist_group(n)) for n in names]
     metafunc.parametrize("host_name", params, scope="module")

@@ -53,18 +53,18 @@ def test_secrets_readable_by_freerad_only(host, view, host_data):
     for client in view.clients:
         f = host.file(f"{host_data['radius_config_dir']}/telework-secrets/{client.name}.conf")
         assert (f.mode, f.user, f.group) == (0o640, "root", "freerad")
-    d = host.file(host_data["totp_state_dir"])
+    d = host.file(host_data["radius_totp_state_dir"])
     assert (d.mode, d.user) == (0o700, "freerad")
-    f = host.file(host_data["totp_users_file"])
+    f = host.file(host_data["radius_totp_users_file"])
     assert (f.mode, f.user) == (0o600, "freerad")
 
 
 def test_seeds_of_exactly_the_enrolled_people(host, view, host_data):
     """NET.3.3.A5, ORP.4.A3: the people who may log in are exactly the inventory's enrolled
     people with access (revoked ones are gone); no stale lock blocks logins."""
-    users = set(host.check_output(f"awk '{{print $2}}' {host_data['totp_users_file']}").split())
+    users = set(host.check_output(f"awk '{{print $2}}' {host_data['radius_totp_users_file']}").split())
     assert users == {u.username for u in view.users}
-    assert not host.file(f"{host_data['totp_users_file']}.lock").exists
+    assert not host.file(f"{host_data['radius_totp_users_file']}.lock").exists
 
 
 def test_totp_is_the_only_method(host, host_data):
@@ -72,8 +72,8 @@ def test_totp_is_the_only_method(host, host_data):
     Debian's default and inner-tunnel servers are off."""
     sites = host.check_output(f"ls -1 {host_data['radius_config_dir']}/sites-enabled").split()
     assert sites == ["telework"]
-    pam = host.file(f"/etc/pam.d/{host_data['totp_pam_service']}").content_string
-    assert "pam_oath.so" in pam and f"usersfile={host_data['totp_users_file']}" in pam
+    pam = host.file(f"/etc/pam.d/{host_data['radius_totp_pam_service']}").content_string
+    assert "pam_oath.so" in pam and f"usersfile={host_data['radius_totp_users_file']}" in pam
 
 
 def test_failed_logins_are_logged(host, host_data):

@@ -30,8 +30,8 @@ def test_ssh_root_keys_only(sshd):
 
 def test_ssh_limits_guessing(sshd, host_data):
     """SYS.1.3.A8: few authentication attempts and a short grace time, as group_data sets them."""
-    assert int(sshd["maxauthtries"]) == host_data["sshd_max_auth_tries"]
-    assert int(sshd["logingracetime"]) == host_data["sshd_login_grace_time"]
+    assert int(sshd["maxauthtries"]) == host_data["base_sshd_max_auth_tries"]
+    assert int(sshd["logingracetime"]) == host_data["base_sshd_login_grace_time"]
 
 
 def test_ssh_no_x11_forwarding(sshd):

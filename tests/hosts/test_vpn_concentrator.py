@@ -31,7 +31,7 @@ def view(inventory_dir, host_name):
 
 @pytest.fixture(scope="module")
 def ovpn_dir(host_data) -> str:
-    return f"/etc/openvpn/server/{host_data['openvpn_instance']}"
+    return f"/etc/openvpn/server/{host_data['vpn_openvpn_instance']}"
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def listening(host) -> list[tuple[str, str, str]]:
 
 def test_services_running_and_enabled(host, host_data):
     """NET.3.3.A4, SYS.1.1.A6: OpenVPN, WireGuard and the packet filter run and start at boot."""
-    for unit in (f"openvpn-server@{host_data['openvpn_instance']}", f"wg-quick@{host_data['wireguard_interface']}"):
+    for unit in (f"openvpn-server@{host_data['vpn_openvpn_instance']}", f"wg-quick@{host_data['vpn_wireguard_interface']}"):
         service = host.service(unit)
         assert service.is_running, unit
         assert service.is_enabled, unit
@@ -68,7 +68,7 @@ def test_listening_exactly_as_expected(listening, view):
 
 def test_key_files_root_only(host, ovpn_dir, host_data):
     """CON.1.A4, NET.3.3.A4: private keys and the RADIUS secret are 0600 root:root."""
-    for path in (f"{ovpn_dir}/server.key", f"{ovpn_dir}/tls-crypt.key", host_data["wireguard_private_key"],
+    for path in (f"{ovpn_dir}/server.key", f"{ovpn_dir}/tls-crypt.key", host_data["vpn_wireguard_private_key"],
                  "/etc/telework/pam_radius_auth.conf"):
         f = host.file(path)
         assert f.is_file, path
@@ -83,9 +83,9 @@ def test_crl_is_the_inventorys(host, ovpn_dir, inventory_dir):
 def test_openvpn_crypto_policy(host, ovpn_dir, host_data):
     """NET.3.3.A7, CON.1.A1: TLS 1.2+, AEAD data ciphers only, client certificates required,
     second factor through PAM/RADIUS, no username-as-common-name."""
-    conf = host.file(f"/etc/openvpn/server/{host_data['openvpn_instance']}.conf").content_string
-    assert f"tls-version-min {host_data['openvpn_tls_version_min']}" in conf
-    assert f"data-ciphers {':'.join(host_data['openvpn_data_ciphers'])}" in conf
+    conf = host.file(f"/etc/openvpn/server/{host_data['vpn_openvpn_instance']}.conf").content_string
+    assert f"tls-version-min {host_data['vpn_openvpn_tls_version_min']}" in conf
+    assert f"data-ciphers {':'.join(host_data['vpn_openvpn_data_ciphers'])}" in conf
     assert "verify-client-cert require" in conf and "remote-cert-tls client" in conf
     assert f"crl-verify {ovpn_dir}/crl.pem" in conf and "ccd-exclusive" in conf
     assert re.search(r'^plugin openvpn-plugin-auth-pam\.so ".* login COMMONNAME password PASSWORD"$', conf, re.M)
@@ -104,7 +104,7 @@ def test_every_person_has_a_fixed_address(host, ovpn_dir, view):
 def test_wireguard_peers_are_the_inventorys(host, host_data, view, inventory_dir):
     """NET.3.3.A5, A12: `wg show` lists exactly the inventory's active devices, each with its
     tunnel address, and the interface has the key enrolment gave the devices."""
-    interface = host_data["wireguard_interface"]
+    interface = host_data["vpn_wireguard_interface"]
     dump = host.check_output(f"wg show {interface} dump").splitlines()
     peers = {line.split("\t")[0]: line.split("\t")[3] for line in dump[1:]}
     assert peers == {p.public_key: f"{p.address}/32" for p in view.wireguard_peers}
@@ -122,7 +122,7 @@ def test_access_policy_loaded(host, view, host_data):
     its tunnel addresses, drops and logs the rest, and does no NAT."""
     ruleset = host.check_output("nft list ruleset")
     assert "policy drop" in ruleset
-    assert host_data["nft_log_prefix_forward_drop"] in ruleset
+    assert host_data["vpn_nft_log_prefix_forward_drop"] in ruleset
     assert "masquerade" not in ruleset and " nat " not in ruleset
     for group in view.access_groups:
         body = host.check_output(f"nft list set inet telework {group.set_name}")

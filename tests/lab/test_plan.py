@@ -1,4 +1,4 @@
-"""`telework plan` against the running lab (sip-1 and linux-002; other hosts belong to other suites).
+"""`telework plan` against the running lab (linux-001 and linux-002; other hosts belong to other suites).
 
 Each test works on a git copy of the sample inventory in tmp_path, applies it first so the
 hosts start from the copy's state, changes one thing and looks at the plan. The CLI runs in a
@@ -23,7 +23,7 @@ from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.lab
 
-HOSTS = "sip-1,linux-002"
+HOSTS = "linux-001,linux-002"
 SECRET_VALUE = "Lab-Secret-Zq81mXv3Kp0wT7"
 
 
@@ -46,9 +46,13 @@ def commit_all(inv: Path, message: str) -> None:
 
 @pytest.fixture
 def inv(tmp_path: Path, lab) -> Path:
-    """A committed copy of the sample inventory, applied to sip-1 and linux-002."""
+    """A committed copy of the sample inventory, applied to linux-001 and linux-002; linux-001
+    is moved to the ring `all`, so the two hosts are applied in two rings (pilot first)."""
     target = tmp_path / "repo" / "inv"
     shutil.copytree(SAMPLE, target)
+    linux = target / "endpoints" / "linux.yml"
+    linux.write_text(linux.read_text().replace("{name: linux-001, site: rathaus, owner: lschubert, ring: pilot,",
+                                               "{name: linux-001, site: rathaus, owner: lschubert, ring: all,", 1))
     git(tmp_path / "repo", "init", "-q")
     commit_all(target, "sample")
     done = telework(lab, "apply", str(target), "--limit", HOSTS)
@@ -62,9 +66,10 @@ def test_plan_connects_without_nagle_and_logs_its_commands(lab, inv: Path, tmp_p
     log = tmp_path / "commands.jsonl"
     code = textwrap.dedent(f"""\
         from telework.engine.connector import nodelay_enabled
-        from telework.engine.deployment import Deployment
-        with Deployment({str(inv)!r}, limit="sip-1") as deployment:
-            host = deployment.state.inventory.get_host("sip-1")
+        from telework.plan.planner import Planner
+        with Planner({str(inv)!r}, limit="radius-1") as planner:
+            [ssh] = planner.sets
+            host = ssh.deployment.state.inventory.get_host("radius-1")
             print(type(host.connector).__name__, nodelay_enabled(host.connector), host.connector.commands)
         """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
@@ -75,12 +80,12 @@ def test_plan_connects_without_nagle_and_logs_its_commands(lab, inv: Path, tmp_p
     assert (name, nodelay) == ("TeleworkConnector", "True")
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(entries) == int(commands) >= 1
-    assert all(e["host"] == "sip-1" for e in entries) and "@@" in entries[0]["command"]  # one batched fact
+    assert all(e["host"] == "radius-1" for e in entries) and "@@" in entries[0]["command"]  # one batched fact
 
 
 def change_auth_tries(inv: Path, value: int) -> None:
     (inv / "group_data").mkdir(exist_ok=True)
-    (inv / "group_data" / "all.py").write_text(f"sshd_max_auth_tries = {value}\n")
+    (inv / "group_data" / "all.py").write_text(f"base_sshd_max_auth_tries = {value}\n")
 
 
 def test_freshly_applied_lab_plans_no_change(lab, inv: Path):
@@ -151,10 +156,10 @@ def test_no_secret_in_any_output(lab, secret_inv, tmp_path: Path):
     env = {"TELEWORK_AGE_IDENTITY": ctx["TELEWORK_AGE_IDENTITY"]}
     outs = [tmp_path / "p.json", tmp_path / "p.md", tmp_path / "p.txt"]
     try:
-        done = telework(lab, "plan", str(inv), "--limit", "sip-1", "--deploy", ctx["deploy"],
+        done = telework(lab, "plan", str(inv), "--limit", "linux-001", "--deploy", ctx["deploy"],
                         *[a for p in outs for a in ("--out", str(p))], env=env)
         assert done.returncode == 2, done.stdout + done.stderr
-        stdout_plan = telework(lab, "plan", str(inv), "--limit", "sip-1", "--deploy", ctx["deploy"], env=env)
+        stdout_plan = telework(lab, "plan", str(inv), "--limit", "linux-001", "--deploy", ctx["deploy"], env=env)
         texts = {p.name: p.read_text() for p in outs}
         texts.update(stderr=done.stderr + stdout_plan.stderr, stdout=stdout_plan.stdout)
         for name, text in texts.items():
@@ -167,19 +172,19 @@ def test_no_secret_in_any_output(lab, secret_inv, tmp_path: Path):
         assert changes["server.shell"]["commands"] == ["true [redacted:test/plan-secret]"]
 
         # the apply's console output and run record hold no secret either
-        applied = telework(lab, "apply", str(inv), "--limit", "sip-1", "--deploy", ctx["deploy"], env=env)
+        applied = telework(lab, "apply", str(inv), "--limit", "linux-001", "--deploy", ctx["deploy"], env=env)
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert SECRET_VALUE not in applied.stdout + applied.stderr
         notes = git(inv.parent, "notes", "--ref=refs/notes/telework/runs", "show", "HEAD")
         assert SECRET_VALUE not in notes
         assert json.loads(notes.strip().splitlines()[-1])["result"] == "ok"
     finally:
-        lab.ssh("sip-1", "rm -f /root/telework-plan-test.conf /root/telework-plan-test.key")
+        lab.ssh("linux-001", "rm -f /root/telework-plan-test.conf /root/telework-plan-test.key")
 
 
 def test_unreachable_host_is_an_error(lab, inv: Path, tmp_path: Path):
     overlay = lab.overlay
-    overlay["hosts"]["sip-1"]["ssh_port"] = 1  # closed: connection refused
+    overlay["hosts"]["linux-001"]["ssh_port"] = 1  # closed: connection refused
     bad = tmp_path / "overlay.yml"
     import yaml
 
@@ -189,4 +194,4 @@ def test_unreachable_host_is_an_error(lab, inv: Path, tmp_path: Path):
     assert done.returncode == 1
     data = json.loads(done.stdout)
     status = {h["name"]: h["status"] for h in data["hosts"]}
-    assert status == {"sip-1": "unreachable", "linux-002": "unchanged"}
+    assert status == {"linux-001": "unreachable", "linux-002": "unchanged"}

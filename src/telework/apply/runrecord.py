@@ -6,7 +6,7 @@ file: the record is attached to exactly the commit that was applied, writing it 
 commit on a protected main branch (no pipeline loop, no merge race), and `git log
 --notes=telework/runs` or `telework`'s audit reader shows it beside the change it describes.
 Notes travel only when pushed: the CI apply job fetches the notes ref before applying and
-pushes it afterwards (see inventory/sample/.gitlab-ci.yml); `fetch_notes`/`push_notes` do the
+pushes it afterwards (see examples/gitlab-ci/.gitlab-ci.yml); `fetch_notes`/`push_notes` do the
 same by hand.
 
 The record holds the applied plan as JSON - already redacted, like every plan output - and

@@ -69,8 +69,12 @@ def load_deploy(state, host, deploy_file: str) -> None:
 
 
 def user_error(exc: BaseException) -> BaseException:
-    """The error a deploy file raised: pyinfra's CLI wraps it in UnexpectedExternalError(.e)."""
-    return getattr(exc, "e", None) or exc
+    """The error a deploy file raised: pyinfra's CLI wraps it in UnexpectedExternalError
+    (`.exception`; the wrapper's own str() fails, it never sets click's message), once per
+    `local.include` level it passed through."""
+    while isinstance(getattr(exc, "exception", None), BaseException):
+        exc = exc.exception
+    return exc
 
 
 def register_deploy_files(deploy_dir: Path | str) -> None:

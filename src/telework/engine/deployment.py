@@ -60,7 +60,9 @@ class Deployment:
         self.fingerprint = Fingerprinter(fingerprint_key)
         self.progress = progress or (lambda *_: None)
         self.connect_timeout = connect_timeout
-        self.cwd = cwd or Path(self.deploy_file).parent
+        # operation names are "<deploy file relative to cwd> | <name>": "deploy/base.py | ..."
+        # wherever telework is installed (a checkout, a wheel, a pull bundle)
+        self.cwd = cwd or Path(self.deploy_file).parent.parent
         self.state = None
         self.unreachable: set[str] = set()
         self.load_errors: dict[str, str] = {}

@@ -91,8 +91,32 @@ def up(inventory: str | Path, include_notebooks: bool = False, log=print, boot_t
     return topo
 
 
-def wait_for_hosts(topo: Topology, timeout: float) -> None:
-    """Wait until every host answers SSH and systemd finished booting."""
+def reset_host(inventory: str | Path, name: str, log=print, boot_timeout: float = 120) -> None:
+    """Give one host of a running lab a fresh root, as if it had never been deployed: stop it,
+    replace its overlay's upper layer by an empty one and boot it again. It keeps its SSH host
+    key (known_hosts stays valid) and its lab address; nothing else of what was deployed."""
+    preflight()
+    topo = load_topology(inventory)
+    state = LabState.load(topo.slug)
+    if not is_up(topo) or state is None:
+        raise LabError(f"lab {topo.slug} is not up: start it with `telework lab up {inventory}`")
+    host = topo.host(name)
+    keys = {p.name: p.read_bytes() for p in (hosts.host_dir(topo.slug, name) / "upper/etc/ssh").glob("ssh_host_*")}
+    pid = state.pids.get(f"host:{name}")
+    hosts.stop_processes({name: pid} if pid else {})
+    root = hosts.host_dir(topo.slug, name) / "merged"
+    hosts.unmount(str(root))
+    root = hosts.mount_overlay(state, image.base_image(log=log), host)
+    hosts.prepare(topo, host, root, [])
+    for key_name, data in keys.items():  # the old identity: known_hosts still matches
+        (root / "etc/ssh" / key_name).write_bytes(data)
+    hosts.boot(state, host, root)
+    wait_for_hosts(topo, boot_timeout, names=[name])
+    log(f"lab {topo.slug}: {name} reset to a fresh root")
+
+
+def wait_for_hosts(topo: Topology, timeout: float, names: list[str] | None = None) -> None:
+    """Wait until every host (or those `names`) answers SSH and systemd finished booting."""
     def one(name: str) -> str | None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -105,7 +129,7 @@ def wait_for_hosts(topo: Topology, timeout: float) -> None:
             time.sleep(0.5)
         return name
     with ThreadPoolExecutor(max_workers=len(topo.hosts) or 1) as pool:
-        late = [n for n in pool.map(one, [h.name for h in topo.hosts]) if n]
+        late = [n for n in pool.map(one, names or [h.name for h in topo.hosts]) if n]
     if late:
         raise LabError(f"hosts {', '.join(late)} did not finish booting within {timeout:.0f} s; "
                        f"see {lab_dir(topo.slug)}/hosts/<host>/console.log")

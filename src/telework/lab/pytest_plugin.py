@@ -43,6 +43,10 @@ class Lab:
         """Run a shell command on a lab host as root over SSH (known host keys, lab key)."""
         return lab_impl.ssh(self.topology, host, command, timeout=timeout)
 
+    def reset_host(self, host: str) -> None:
+        """Boot `host` again from a fresh root: as if telework had never deployed it."""
+        lab_impl.reset_host(self.inventory, host, log=lambda *_: None)
+
     def home_exec(self, home: str, argv: list[str], side: str = "client", timeout: int = 60,
                   **kwargs) -> subprocess.CompletedProcess:
         """Run this machine's `argv` inside a home's client (or `side="router"`) namespace."""

@@ -54,7 +54,7 @@ def run(bundle: Path) -> dict:
     group_data = load_group_data(group_data_dirs(data["telework_inventory"]))
     result: dict = {"host": name, "changed": [], "failed": [], "error": None}
     deployment = Deployment([(name, data, groups)], [name], group_data, connector="local",
-                            deploy_file=site_deploy(), cwd=bundle)
+                            deploy_file=site_deploy())
     try:
         deployment.open()
         outcome = deployment.execute([name])[name]

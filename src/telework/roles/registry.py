@@ -1,9 +1,11 @@
 """The roles telework has built: which inventory groups each serves, and with what.
 
 A role's name is its name everywhere: `deploy/<name>.py`, `templates/<name>/`,
-`tests/hosts/test_<name>.py`, and `group_data/<group>.py` for each group it serves. Its code
-(view of the inventory, rendering, CLI commands, secret names, audit events) lives in its
-package, `telework.roles.<package>`.
+`tests/hosts/test_<name>.py`, and `group_data/<group>.py` for the group it serves (a role
+serving several groups keeps its defaults in `group_data/all.py`, in a section of its own).
+Every default it reads starts with its `data_prefix`, so two roles never share a name by
+accident. Its code (view of the inventory, rendering, CLI commands, secret names, audit
+events) lives in its package, `telework.roles.<package>`.
 
 `deploy/site.py`, `telework plan|apply|verify`, pull mode and the CLI read this registry; a
 host in a group that no role here serves is *unmanaged*: nothing connects to it, and every
@@ -30,6 +32,8 @@ class Role:
     groups: tuple[str, ...] = ()
     kind: Literal["ssh", "api"] = "ssh"
     universal: bool = False
+    #: every group_data default of the role starts with it: `vpn_openvpn_instance`, `radius_...`
+    data_prefix: str = ""
     #: top-level CLI commands it adds: name -> "module:attribute" (a click command or group)
     cli: dict[str, str] = field(default_factory=dict)
     #: subcommands of `telework person` it adds: name -> "module:attribute"
@@ -67,17 +71,17 @@ class PersonFacts:
 
 
 ROLES: tuple[Role, ...] = (
-    Role("base", "telework.roles.base", universal=True,
+    Role("base", "telework.roles.base", universal=True, data_prefix="base_",
          description="every managed host: apt proxy, time zone, SSH hardening"),
-    Role("vpn_concentrator", "telework.roles.vpn", groups=("vpn_concentrators",),
+    Role("vpn_concentrator", "telework.roles.vpn", groups=("vpn_concentrators",), data_prefix="vpn_",
          cli={"pki": "telework.roles.vpn.cli:pki_group"},
          person_commands={"enroll": "telework.roles.vpn.cli:enroll", "revoke": "telework.roles.vpn.cli:revoke"},
          person_view="telework.roles.vpn.person:person_facts",
          lab_commands={"vpn-check": "telework.roles.vpn.lab_cli:vpn_check"},
          description="OpenVPN (certificate + TOTP) and WireGuard, the access policy in nftables"),
-    Role("auth_server", "telework.roles.vpn", groups=("auth_servers",),
+    Role("auth_server", "telework.roles.vpn", groups=("auth_servers",), data_prefix="radius_",
          description="FreeRADIUS checking the TOTP second factor"),
-    Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"),
+    Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"), data_prefix="pull_",
          cli={"pull": "telework.cli.pull:pull_group"},
          description="the pull agent of endpoints that are offline when CI runs"),
 )

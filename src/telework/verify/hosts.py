@@ -78,7 +78,7 @@ def host_data(spec: VerifyHost, inventory_dir: Path | str) -> dict:
     """The data pyinfra gives this host: group_data/all.py, then group_data/<group>.py of each of
     its groups (telework's group_data/, then the inventory's own), then the host's data.
 
-    Suites read expected values from here (e.g. `sshd_max_auth_tries`), so a default changed in
+    Suites read expected values from here (e.g. `base_sshd_max_auth_tries`), so a default changed in
     group_data changes what is deployed and what is checked in one place.
     """
     from telework.engine.group_data import group_data_dirs, load_group_data

@@ -2,7 +2,7 @@
 
 deploy/vpn_concentrator.py and deploy/auth_server.py call these with values from
 `telework.roles.vpn.concentrator` and `.radius` (the concentrator's and the RADIUS server's views of the inventory); nothing
-here reads host data or secrets, so it is tested without a host (tests/unit/test_vpn_render.py).
+here reads host data or secrets, so it is tested without a host (tests/unit/test_vpn_roles.py).
 """
 
 from __future__ import annotations
