@@ -103,7 +103,8 @@ def test_changed_setting_shows_exactly_the_changed_lines(lab, inv: Path, tmp_pat
     assert done.returncode == 2, done.stdout + done.stderr
 
     data = json.loads(out["json"].read_text())
-    assert data["summary"] == {"changed": 2, "unchanged": 0, "unreachable": 0, "failed": 0, "changes": 4}
+    assert data["summary"] == {"changed": 2, "unchanged": 0, "unreachable": 0, "failed": 0, "unmanaged": 0,
+                               "changes": 4}
     for host in data["hosts"]:
         ops = [c["op"] for c in host["changes"]]
         assert ops == ["deploy/base.py | ssh: hardened server settings",

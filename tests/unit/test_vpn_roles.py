@@ -142,10 +142,12 @@ def test_ccd_file_fixed_address_and_own_routes_only():
     assert nft_elements([netaddr.IPAddress("10.0.0.2"), netaddr.IPAddress("10.0.0.10")]) == "10.0.0.2, 10.0.0.10"
 
 
-def test_radius_port_is_the_same_in_both_roles():
-    auth = runpy.run_path(str(REPO / "group_data" / "auth_servers.py"))
-    vpn = runpy.run_path(str(REPO / "group_data" / "vpn_concentrators.py"))
-    assert auth["radius_auth_port"] == vpn["radius_auth_port"]
+def test_radius_port_is_one_value_for_both_roles():
+    """The concentrators ask the auth servers on the port the auth servers listen on: one
+    definition in group_data/all.py, none in the roles' own files."""
+    assert runpy.run_path(str(REPO / "group_data" / "all.py"))["radius_auth_port"] == 1812
+    for role in ("auth_servers", "vpn_concentrators"):
+        assert "radius_auth_port" not in runpy.run_path(str(REPO / "group_data" / f"{role}.py"))
 
 
 def test_sample_ruleset_renders_and_nft_accepts_it(tmp_path):
@@ -159,8 +161,8 @@ def test_sample_ruleset_renders_and_nft_accepts_it(tmp_path):
                   groups=view.access_groups, nft_elements=nft_elements, tunnels='"tun-telework", "wg-telework"',
                   ssh_port=22, public_address=view.concentrator.public_address,
                   openvpn_port=view.concentrator.openvpn_port, wireguard_port=view.concentrator.wireguard_port,
-                  log_rate=data["nft_log_rate"], input_log_prefix=data["nft_log_prefix_input_drop"],
-                  forward_log_prefix=data["nft_log_prefix_forward_drop"])
+                  log_rate=data["vpn_nft_log_rate"], input_log_prefix=data["vpn_nft_log_prefix_input_drop"],
+                  forward_log_prefix=data["vpn_nft_log_prefix_forward_drop"])
     rules = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     assert "flush ruleset" in rules and not [line for line in rules if "masquerade" in line or " nat " in line]
     for group in view.access_groups:
