@@ -38,7 +38,6 @@ from telework.verify.hosts import host_data as _host_data
 if os.environ.get(VERIFY_ENV) != "1":
     collect_ignore_glob = ["test_*.py"]
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def pytest_configure(config):
@@ -48,8 +47,11 @@ def pytest_configure(config):
 
 
 def _inventory_dir() -> Path:
-    path = Path(os.environ.get(INVENTORY_ENV, "inventory/sample"))
-    return path if path.is_absolute() else (REPO / path)
+    """$TELEWORK_INVENTORY (`telework verify` sets it, absolute), else the built-in sample."""
+    from telework.resources import sample_inventory
+
+    path = os.environ.get(INVENTORY_ENV)
+    return Path(path).resolve() if path else sample_inventory()
 
 
 @lru_cache(maxsize=1)

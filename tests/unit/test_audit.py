@@ -499,8 +499,13 @@ def test_catalogues_have_the_same_keys():
 def test_every_event_kind_has_words():
     import re
 
+    import sys
+
     from telework.audit import diff
-    source = Path(diff.__file__).read_text(encoding="utf-8")
+    from telework.audit.role_files import role_files
+
+    modules = {diff.__name__} | {f.diff.__module__ for f in role_files().values()}
+    source = "\n".join(Path(sys.modules[m].__file__).read_text(encoding="utf-8") for m in sorted(modules))
     verbs = ("added", "removed", "changed", "granted", "withdrawn", "assigned", "unassigned", "suspended",
              "reactivated", "renamed", "allocated", "released", "revoked", "lifted", "issued", "unrevoked")
     kinds = {k for k in re.findall(r'"([a-z]+(?:_[a-z]+)+)"', source) if k.rsplit("_", 1)[-1] in verbs}

@@ -102,7 +102,7 @@ def state_at(repo: Repository, day: date, *, head: str = "HEAD", timezone: str |
     result.problems = [p.format() for p in loaded.errors]
     inv = loaded.model
     extra = State(files, Parser(repo.text))
-    revoked = extra.revocations
+    revoked = extra.role_data("revocations")
     addresses: dict[str, list[str]] = {}
     for (_pool, address), (member, _since) in sorted(extra.allocations.items()):
         addresses.setdefault(member, []).append(address)
@@ -116,7 +116,7 @@ def state_at(repo: Repository, day: date, *, head: str = "HEAD", timezone: str |
                 devices_of.setdefault(device.owner, []).append(f"{device.name} ({device.status.value})")
     for phone in inv.desk_phones:
         devices_of.setdefault(phone.owner, []).append(f"{phone.model} {phone.mac} ({phone.status.value})")
-    certificates = _valid_certificates(extra.certificates, limit)
+    certificates = _valid_certificates(extra.role_data("certificates"), limit)
     for person in sorted(inv.people, key=lambda p: p.username):
         access = person.vpn and person.status is PersonStatus.active and person.username not in revoked
         result.people.append(PersonAt(

@@ -16,36 +16,9 @@ answer per-person and per-device questions. The words are in the message catalog
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from telework.audit.entities import (
-    ALLOCATIONS,
-    CERTIFICATES,
-    COLLECTIONS,
-    REVOCATIONS,
-    State,
-    file_kind,
-)
-
-#: params that describe the surroundings of a change rather than the change itself: two
-#: events that differ only in these are the same change (used to find which branch commit
-#: introduced a change that a merge brought in)
-CONTEXT_PARAMS = frozenset({"name", "networks", "people", "count"})
-
-
-@dataclass
-class Event:
-    kind: str
-    params: dict
-    entities: list[str] = field(default_factory=list)
-
-    def identity(self) -> tuple:
-        return (self.kind, tuple(sorted((k, repr(v)) for k, v in self.params.items()
-                                        if k not in CONTEXT_PARAMS)))
-
-    def to_json(self) -> dict:
-        return {"kind": self.kind, "params": self.params, "entities": self.entities}
-
+from telework.audit.entities import ALLOCATIONS, COLLECTIONS, State, file_kind, role_files
+from telework.audit.events import CONTEXT_PARAMS, Event  # noqa: F401  (Event: the type callers use)
 
 def diff_states(old: State, new: State, changed: Iterable[str]) -> list[Event]:
     """Events that turn `old` into `new`; `changed` are the paths whose blobs differ."""
@@ -72,10 +45,10 @@ def diff_states(old: State, new: State, changed: Iterable[str]) -> list[Event]:
         events += _phone(key, old.get("phones", key), new.get("phones", key))
     if ALLOCATIONS in kinds:
         events += _allocations(old, new)
-    if REVOCATIONS in kinds:
-        events += _revocations(old, new)
-    if CERTIFICATES in kinds:
-        events += _certificates(old, new)
+    for rel, role_file in role_files().items():  # the roles' own files (access/, pki/, ...)
+        if rel in kinds:
+            events += role_file.diff(old.role_data(role_file.kind), new.role_data(role_file.kind),
+                                     lambda username: _name(new, old, username))
     return events
 
 
@@ -282,47 +255,3 @@ def _address_event(kind: str, pool: str, address: str, member: str, state: State
     if member_kind == "person":
         params["name"] = _name(state, other, member_name)
     return Event(kind, params, [_member_entity(member), f"address:{address}"])
-
-
-def _revocations(old_state: State, new_state: State) -> list[Event]:
-    old, new = old_state.revocations, new_state.revocations
-    out = []
-    for username in sorted(set(old) | set(new)):
-        before, after = old.get(username), new.get(username)
-        if before == after:
-            continue
-        name = _name(new_state, old_state, username)
-        who = [f"person:{username}"]
-        if after is not None:
-            out.append(Event("access_revoked", {"person": username, "name": name, **after}, who))
-        else:
-            out.append(Event("revocation_lifted", {"person": username, "name": name, **before}, who))
-    return out
-
-
-def _cert_entity(cert: dict) -> str:
-    kind = cert.get("kind")
-    return f"{'server' if kind == 'server' else 'device' if kind == 'device' else 'person'}:{cert.get('owner')}"
-
-
-def _certificates(old_state: State, new_state: State) -> list[Event]:
-    old, new = old_state.certificates, new_state.certificates
-    out = []
-    for serial in sorted(set(old) | set(new)):
-        before, after = old.get(serial), new.get(serial)
-        if before == after:
-            continue
-        cert = after or before
-        who = [_cert_entity(cert), f"certificate:{serial}"]
-        base = {"serial": serial, "kind": cert["kind"], "owner": cert["owner"], "cn": cert["cn"]}
-        if before is None:
-            out.append(Event("certificate_issued", {**base, "not_after": cert["not_after"]}, who))
-            if after["revoked"]:
-                out.append(Event("certificate_revoked", {**base, **after["revoked"]}, who))
-        elif after is None:
-            out.append(Event("certificate_removed", base, who))
-        elif after["revoked"] and not before["revoked"]:
-            out.append(Event("certificate_revoked", {**base, **after["revoked"]}, who))
-        elif before["revoked"] and not after["revoked"]:
-            out.append(Event("certificate_unrevoked", base, who))
-    return out

@@ -31,11 +31,10 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from telework.audit.role_files import role_files
 from telework.inventory.source import is_section_file, parse_yaml
 
 ALLOCATIONS = "allocations.yml"
-REVOCATIONS = "access/revocations.yml"
-CERTIFICATES = "pki/issued.yml"
 
 #: list section -> (collection, device kind); devices of three sections are one collection
 SECTIONS: dict[str, tuple[str, str | None]] = {
@@ -58,10 +57,8 @@ def file_kind(rel: str) -> str | None:
     """What a file of the inventory directory holds for the audit, None: nothing."""
     if rel == ALLOCATIONS:
         return "allocations"
-    if rel == REVOCATIONS:
-        return "revocations"
-    if rel == CERTIFICATES:
-        return "certificates"
+    if rel in role_files():
+        return "role"
     return "sections" if is_section_file(PurePosixPath(rel)) else None
 
 
@@ -157,10 +154,8 @@ class ParsedFile:
     collections: dict[str, Entities] = field(default_factory=dict)
     #: (pool, address) -> (member, date) (allocations.yml)
     allocations: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    #: username -> {date, reason, by} (access/revocations.yml)
-    revocations: dict[str, Entity] = field(default_factory=dict)
-    #: serial -> certificate (pki/issued.yml)
-    certificates: dict[str, Entity] = field(default_factory=dict)
+    #: what a role's own file holds, as its RoleFile.parse made it (e.g. revocations)
+    data: dict = field(default_factory=dict)
     #: the file could not be read (YAML error): it contributes nothing, the audit goes on
     problem: str | None = None
     counts: Counter = field(default_factory=Counter)
@@ -191,7 +186,7 @@ class Parser:
             return found
         text = self._blob_text(oid)
         self.stats["blobs"] += 1
-        parsed = getattr(self, f"_{kind}")(text)
+        parsed = self._role(rel, text) if kind == "role" else getattr(self, f"_{kind}")(text)
         self._files[cache_key] = parsed
         if len(self._files) > self._cache_size:
             self._files.popitem(last=False)
@@ -283,31 +278,10 @@ class Parser:
                 pool, section = line.strip().rstrip(":").strip("'\""), None
         return parsed
 
-    def _revocations(self, text: str) -> ParsedFile:
-        parsed = ParsedFile("revocations")
-        data = self._yaml(text, parsed)
-        entries = data.get("revocations") if isinstance(data, dict) else None
-        for username, entry in (entries or {}).items() if isinstance(entries, dict) else ():
-            if isinstance(entry, dict):
-                parsed.revocations[str(username)] = {
-                    "date": _text(entry.get("date")), "reason": _text(entry.get("reason")),
-                    "by": _text(entry.get("by"))}
-        return parsed
-
-    def _certificates(self, text: str) -> ParsedFile:
-        parsed = ParsedFile("certificates")
-        data = self._yaml(text, parsed)
-        for entry in (data.get("certificates") or []) if isinstance(data, dict) else ():
-            if not isinstance(entry, dict) or entry.get("serial") is None:
-                continue
-            revoked = entry.get("revoked")
-            parsed.certificates[str(entry["serial"])] = {
-                "kind": _text(entry.get("kind")), "cn": _text(entry.get("cn")),
-                "owner": _text(entry.get("owner")), "not_before": _text(entry.get("not_before")),
-                "not_after": _text(entry.get("not_after")),
-                "revoked": {"date": _text(revoked.get("date")), "reason": _text(revoked.get("reason"))}
-                if isinstance(revoked, dict) else None,
-            }
+    def _role(self, rel: str, text: str) -> ParsedFile:
+        role_file = role_files()[rel]
+        parsed = ParsedFile(role_file.kind)
+        parsed.data = role_file.parse(self._yaml(text, parsed))
         return parsed
 
     @staticmethod
@@ -398,15 +372,13 @@ class State:
         parsed = self.parsed(ALLOCATIONS)
         return parsed.allocations if parsed else {}
 
-    @property
-    def revocations(self) -> dict[str, Entity]:
-        parsed = self.parsed(REVOCATIONS)
-        return parsed.revocations if parsed else {}
-
-    @property
-    def certificates(self) -> dict[str, Entity]:
-        parsed = self.parsed(CERTIFICATES)
-        return parsed.certificates if parsed else {}
+    def role_data(self, kind: str) -> dict:
+        """The data of the role file of this `kind` (e.g. "revocations"), {} when absent."""
+        for rel, role_file in role_files().items():
+            if role_file.kind == kind:
+                parsed = self.parsed(rel)
+                return parsed.data if parsed else {}
+        return {}
 
     def problems(self) -> list[str]:
         return [f"{rel}: {p.problem}" for rel in sorted(self.files)
@@ -418,7 +390,7 @@ class State:
         counts: Counter = Counter()
         for parsed in self.section_files():
             counts.update(parsed.counts)
-        for username in self.revocations:
+        for username in self.role_data("revocations"):
             person = self.get("people", username)
             if person and person["status"] == "active" and person["vpn"]:
                 counts[("vpn", person["department"])] -= 1

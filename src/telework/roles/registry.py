@@ -42,6 +42,8 @@ class Role:
     lab_commands: dict[str, str] = field(default_factory=dict)
     #: what it adds to `telework person show`: "module:function" (loaded, username) -> PersonFacts
     person_view: str | None = None
+    #: files of the inventory it writes and the audit reads: "module:attribute" of RoleFiles
+    audit: str | None = None
     #: API roles: "module:factory" of its reconciler (or the factory itself, for tests)
     reconciler: object = None
     description: str = ""
@@ -78,6 +80,7 @@ ROLES: tuple[Role, ...] = (
          person_commands={"enroll": "telework.roles.vpn.cli:enroll", "revoke": "telework.roles.vpn.cli:revoke"},
          person_view="telework.roles.vpn.person:person_facts",
          lab_commands={"vpn-check": "telework.roles.vpn.lab_cli:vpn_check"},
+         audit="telework.roles.vpn.audit:AUDIT_FILES",
          description="OpenVPN (certificate + TOTP) and WireGuard, the access policy in nftables"),
     Role("auth_server", "telework.roles.vpn", groups=("auth_servers",), data_prefix="radius_",
          description="FreeRADIUS checking the TOTP second factor"),
