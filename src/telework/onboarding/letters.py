@@ -213,7 +213,7 @@ def _today() -> date:
 def letter_directory(directory: str | Path) -> Path:
     """The directory letters go to, checked: not inside a git work tree, not a file.
 
-    Created 0700 when missing (its parents too, 0700); an existing one is used as it is,
+    Created 0700 when missing (missing parents too); an existing one is used as it is,
     since every letter in it is 0600 anyway."""
     path = Path(directory).expanduser()
     resolved = path.resolve()
@@ -224,8 +224,10 @@ def letter_directory(directory: str | Path) -> Path:
                           f"~/handover/{date.today():%Y-%m-%d}")
     if resolved.exists() and not resolved.is_dir():
         raise LetterError(f"{path} is not a directory: pass a directory for the letters")
+    missing = [d for d in [resolved, *resolved.parents] if not d.exists()]
     try:
-        resolved.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for made in reversed(missing):  # each 0700: mkdir(parents=True) would make the parents 0777-umask
+            made.mkdir(mode=0o700)
     except OSError as exc:
         raise LetterError(f"cannot create {path}: {exc.strerror}") from None
     return resolved
