@@ -358,8 +358,8 @@ class _Planner:
         number = record.personnel_number
         if number in self.links:
             old = self.links[number]
-            return old, [f"{old} again: personnel number {number} had it before ({LINKS_FILE}); a username "
-                         f"goes back to the same person only"]
+            return old, [(f"{old} again: personnel number {number} had it before ({LINKS_FILE}); a username "
+                         f"goes back to the same person only")]
         if record.username:
             holder = self._holder(record.username)
             if holder is not None:
@@ -425,12 +425,12 @@ class _Planner:
         """Every username that was ever in the inventory's git history (none outside git)."""
         try:
             inside = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--is-inside-work-tree"],
-                                    capture_output=True, text=True, timeout=30)
+                                    check=False, capture_output=True, text=True, timeout=30)
             if inside.returncode != 0 or inside.stdout.strip() != "true":
                 return set()
             log = subprocess.run(["git", "-C", str(self.root), "log", "--all", "--format=", "-p", "-U0",
                                   "--no-color", "--no-ext-diff", "-G", "username:", "--", "."],
-                                 capture_output=True, text=True, timeout=300)
+                                 check=False, capture_output=True, text=True, timeout=300)
         except (OSError, subprocess.TimeoutExpired):
             return set()
         return set(_USERNAME_IN_DIFF.findall(log.stdout))
@@ -446,7 +446,7 @@ class _Planner:
         self.problems.append(Problem("hr.match", f"{ref.label}: {message}", fix, file=ref.file, line=ref.line))
 
 
-_USERNAME_IN_DIFF = re.compile(r"^[+-].*?\busername:\s*[\"']?([a-z][a-z0-9._-]{0,31})", re.M)
+_USERNAME_IN_DIFF = re.compile(r"^[+-].*?\busername:\s*[\"']?([a-z][a-z0-9._-]{0,31})", re.MULTILINE)
 
 
 def _people_files(loaded: LoadedInventory) -> dict[str, str]:

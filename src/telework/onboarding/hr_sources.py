@@ -131,6 +131,12 @@ def _csv_rows(path: Path, data: bytes, mapping: Mapping, problems: list[Problem]
     except csv.Error as exc:
         problems.append(Problem("hr.export", f"header row: {exc}", "check the quotes of the header", file=path, line=1))
         return
+    other = next((d for d in (",", "\t", ";", "|") if d != delimiter and d in header[0]), None)
+    if len(header) == 1 and other is not None:
+        shown = "\\t" if other == "\t" else other
+        problems.append(Problem("hr.export", f"the header has one column only; the file is separated by {shown!r}",
+                                f"set csv.delimiter: \"{shown}\" in {mapping.path}", file=path, line=1))
+        return
     index = {h.casefold(): i for i, h in enumerate(header)}
     columns: dict[str, tuple[int | None, str]] = {}
     for name in (*FIELDS_REQUIRED, *FIELDS_OPTIONAL):
@@ -139,7 +145,7 @@ def _csv_rows(path: Path, data: bytes, mapping: Mapping, problems: list[Problem]
             continue
         position = index.get(spec.source.strip().casefold())
         if position is None:
-            problems.append(_missing_column(path, header, spec.source, delimiter, mapping))
+            problems.append(_missing_column(path, header, spec.source, mapping))
         columns[name] = (position, spec.source)
     if any(position is None for position, _ in columns.values()):
         return
@@ -196,14 +202,8 @@ def _decode(path: Path, data: bytes, encoding: str, problems: list[Problem]) -> 
     return None
 
 
-def _missing_column(path: Path, header: list[str], wanted: str, delimiter: str, mapping: Mapping) -> Problem:
+def _missing_column(path: Path, header: list[str], wanted: str, mapping: Mapping) -> Problem:
     near = difflib.get_close_matches(wanted, header, n=1)
-    if len(header) == 1:
-        other = next((d for d in (",", "\t", ";", "|") if d != delimiter and d in header[0]), None)
-        if other is not None:
-            shown = "\\t" if other == "\t" else other
-            return Problem("hr.export", f"the header has one column only; the file is separated by {shown!r}",
-                           f"set csv.delimiter: \"{shown}\" in {mapping.path}", file=path, line=1)
     fix = f"the header has {', '.join(repr(h) for h in header)}; " + (
         f"did you mean {near[0]!r}? " if near else "") + f"correct fields: in {mapping.path}"
     return Problem("hr.export", f'column "{wanted}" is not in the header', fix, file=path, line=1)
@@ -226,7 +226,7 @@ def _ldif_entries(path: Path, data: bytes, mapping: Mapping, problems: list[Prob
         except (ValueError, UnicodeDecodeError) as exc:  # binascii.Error is a ValueError
             block = parser.records_read
             line = starts[block - 1] if 0 < block <= len(starts) else None
-            problems.append(Problem("hr.row", f"entry {block}: not valid LDIF ({_ldif_reason(exc)})",
+            problems.append(Problem("hr.row", f"entry {number + 1}: not valid LDIF ({_ldif_reason(exc)})",
                                     "each line is `attribute: value`, `attribute:: base64` or a folded "
                                     "continuation starting with one space (RFC 2849); export again",
                                     file=path, line=line))
@@ -266,7 +266,7 @@ def _ldif_entries(path: Path, data: bytes, mapping: Mapping, problems: list[Prob
 
 def _ldif_reason(exc: Exception) -> str:
     text = str(exc)
-    return "a line without ':'" if text == "substring not found" else text
+    return "a line without ':'" if text in ("substring not found", "subsection not found") else text
 
 
 def _record_lines(data: bytes) -> list[int]:

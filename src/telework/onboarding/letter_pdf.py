@@ -31,7 +31,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -312,7 +312,7 @@ def _register_fonts() -> None:
         path = FONT_DIR / file
         try:
             pdfmetrics.registerFont(TTFont(name, str(path)))
-        except Exception as exc:  # ReportLab raises TTFError or OSError for a missing or bad file
+        except (TTFError, OSError) as exc:
             raise FontError(f"cannot load the font {path} ({type(exc).__name__}): install the Debian package "
                             f"fonts-dejavu-core") from None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -194,7 +194,6 @@ class _PeopleFile:
     expected_rest: dict  # every other section of the file, which must not change
     schema_line: str | None
     changed: bool = False
-    _items: list[_Item] = field(default_factory=list)
 
     @classmethod
     def read(cls, path: Path) -> _PeopleFile:
@@ -220,16 +219,14 @@ class _PeopleFile:
             username = raw.get("username") if isinstance(raw, dict) else None
             if not isinstance(username, str):
                 raise PeopleWriterError(f"{path}:{first + 1}: a person without a username; fix it first")
-            segments.append(_Item(username, lines[first:last + 1], node_item.start_mark.column - 2
-                                  if lines[first][node_item.start_mark.column - 2:].startswith("- ")
-                                  else _dash_column(lines[first]), dict(raw)))
+            segments.append(_Item(username, lines[first:last + 1], _dash_column(lines[first]), dict(raw)))
             at = last + 1
         segments.append(lines[at:])
         items = [s for s in segments if isinstance(s, _Item)]
         indent = items[0].indent if items else 2
         rest = {k: v for k, v in data.items() if k != "people"}
         schema = next((line for line in lines[:10] if line.startswith("# yaml-language-server:")), None)
-        return cls(path, text, segments, indent, rest, schema, _items=items)
+        return cls(path, text, segments, indent, rest, schema)
 
     @classmethod
     def new(cls, path: Path, site_name: str, schema_line: str | None) -> _PeopleFile:
@@ -237,8 +234,7 @@ class _PeopleFile:
         if schema_line:
             header.append(schema_line)
         header += ["\n", "people:\n"]
-        pf = cls(path, "", [header, []], 2, {}, schema_line, changed=True)
-        return pf
+        return cls(path, "", [header, []], 2, {}, schema_line, changed=True)
 
     @property
     def items(self) -> list[_Item]:
