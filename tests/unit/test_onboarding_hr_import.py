@@ -436,3 +436,40 @@ def test_read_export_alone_gives_records_for_other_callers(tmp_path: Path):
     records = read_export(write_csv(tmp_path / "e.csv", EXPORT), mapping)
     assert [(r.personnel_number, r.department, r.site) for r in records][:2] == [
         ("00100234", "stadtkasse", "rathaus"), ("00104711", "sozialamt", "buergerbuero-sued")]
+
+
+def test_a_joiner_of_a_site_without_people_gets_a_new_people_file(inventory: Path, tmp_path: Path):
+    organisation = inventory / "organisation.yml"
+    text = organisation.read_text(encoding="utf-8")
+    organisation.write_text(text.replace("rollout_rings:", "  - id: bauhof\n    name: Bauhof\n\nrollout_rings:", 1),
+                            encoding="utf-8")
+    mapping = (FIXTURES / "mapping-csv.yml").read_text(encoding="utf-8").replace("  BBS: buergerbuero-sued",
+                                                                                  "  BBS: buergerbuero-sued\n  BH: bauhof")
+    (tmp_path / "mapping.yml").write_text(mapping, encoding="utf-8")
+    export = write_csv(tmp_path / "export.csv", [HEADER, "00104712;Zoë;Weiß;60;BH;;01.12.2026;"])
+    apply_changes(inventory, propose(inventory, export, tmp_path / "mapping.yml", today=TODAY).changes)
+    new = (inventory / "people" / "bauhof.yml").read_text(encoding="utf-8")
+    assert new == ("# People based at Bauhof, one a line, sorted by username.\n"
+                   "# yaml-language-server: $schema=../../schema/inventory.schema.json\n\npeople:\n"
+                   "  - {username: zweiss, name: Zoë Weiß, department: bauamt, site: bauhof, vpn: true}\n")
+    assert [p.format() for p in load_inventory(inventory).errors] == []
+
+
+def test_block_style_entries_are_edited_key_by_key(inventory: Path, tmp_path: Path):
+    people = inventory / "people" / "buergerbuero-sued.yml"
+    flow = line_of(inventory, "buergerbuero-sued.yml", "ahorn")
+    block = ("  - username: ahorn\n    name: Andrea Horn  # Teamleitung\n    department: sozialamt\n"
+             "    site: buergerbuero-sued\n    vpn: true\n    phone: {extension: \"2099\", did: \"+49 9999 12-2099\"}\n")
+    people.write_text(people.read_text(encoding="utf-8").replace(flow, block), encoding="utf-8")
+    export = write_csv(tmp_path / "export.csv", [HEADER, "00100777;Andrea;Horn;51;BBS;;01.03.2015;30.11.2026",
+                                                 "00100778;Andrea;Horn;51;BBS;;01.03.2015;"])
+    with pytest.raises(HrImportError, match="matches ahorn"):  # two rows, one person: refused
+        propose(inventory, export, FIXTURES / "mapping-csv.yml", today=TODAY)
+    export = write_csv(tmp_path / "export.csv", [HEADER, "00100777;Andrea;Horn;51;BBS;a.horn@gruenfelden.example;"
+                                                 "01.03.2015;"])
+    before = people.read_text(encoding="utf-8")
+    apply_changes(inventory, propose(inventory, export, FIXTURES / "mapping-csv.yml", today=TODAY).changes)
+    removed, added = changed_lines(before, people.read_text(encoding="utf-8"))
+    assert removed == ["    department: sozialamt\n"]
+    assert added == ["    department: jugendamt\n", "    email: a.horn@gruenfelden.example\n"]
+    assert "    name: Andrea Horn  # Teamleitung\n" in people.read_text(encoding="utf-8")
