@@ -52,7 +52,8 @@ def write_csv(path: Path, rows: list[str], encoding: str = "utf-8-sig") -> Path:
 
 
 def people_by_file(root: Path) -> dict[str, list[dict]]:
-    return {p.name: parse_yaml(p.read_text(encoding="utf-8"))["people"] for p in sorted((root / "people").glob("*.yml"))}
+    return {p.name: parse_yaml(p.read_text(encoding="utf-8"))["people"]
+            for p in sorted((root / "people").glob("*.yml"))}
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -443,8 +444,8 @@ def test_a_joiner_of_a_site_without_people_gets_a_new_people_file(inventory: Pat
     text = organisation.read_text(encoding="utf-8")
     organisation.write_text(text.replace("rollout_rings:", "  - id: bauhof\n    name: Bauhof\n\nrollout_rings:", 1),
                             encoding="utf-8")
-    mapping = (FIXTURES / "mapping-csv.yml").read_text(encoding="utf-8").replace("  BBS: buergerbuero-sued",
-                                                                                  "  BBS: buergerbuero-sued\n  BH: bauhof")
+    mapping = (FIXTURES / "mapping-csv.yml").read_text(encoding="utf-8")
+    mapping = mapping.replace("  BBS: buergerbuero-sued", "  BBS: buergerbuero-sued\n  BH: bauhof")
     (tmp_path / "mapping.yml").write_text(mapping, encoding="utf-8")
     export = write_csv(tmp_path / "export.csv", [HEADER, "00104712;Zoë;Weiß;60;BH;;01.12.2026;"])
     apply_changes(inventory, propose(inventory, export, tmp_path / "mapping.yml", today=TODAY).changes)
@@ -459,14 +460,15 @@ def test_block_style_entries_are_edited_key_by_key(inventory: Path, tmp_path: Pa
     people = inventory / "people" / "buergerbuero-sued.yml"
     flow = line_of(inventory, "buergerbuero-sued.yml", "ahorn")
     block = ("  - username: ahorn\n    name: Andrea Horn  # Teamleitung\n    department: sozialamt\n"
-             "    site: buergerbuero-sued\n    vpn: true\n    phone: {extension: \"2099\", did: \"+49 9999 12-2099\"}\n")
+             "    site: buergerbuero-sued\n    vpn: true\n"
+             "    phone: {extension: \"2099\", did: \"+49 9999 12-2099\"}\n")
     people.write_text(people.read_text(encoding="utf-8").replace(flow, block), encoding="utf-8")
     export = write_csv(tmp_path / "export.csv", [HEADER, "00100777;Andrea;Horn;51;BBS;;01.03.2015;30.11.2026",
                                                  "00100778;Andrea;Horn;51;BBS;;01.03.2015;"])
     with pytest.raises(HrImportError, match="matches ahorn"):  # two rows, one person: refused
         propose(inventory, export, FIXTURES / "mapping-csv.yml", today=TODAY)
-    export = write_csv(tmp_path / "export.csv", [HEADER, "00100777;Andrea;Horn;51;BBS;a.horn@gruenfelden.example;"
-                                                 "01.03.2015;"])
+    row = "00100777;Andrea;Horn;51;BBS;a.horn@gruenfelden.example;01.03.2015;"
+    export = write_csv(tmp_path / "export.csv", [HEADER, row])
     before = people.read_text(encoding="utf-8")
     apply_changes(inventory, propose(inventory, export, FIXTURES / "mapping-csv.yml", today=TODAY).changes)
     removed, added = changed_lines(before, people.read_text(encoding="utf-8"))

@@ -115,7 +115,8 @@ Getter = Callable[[str], tuple[str | None, str]]
 # ---------------------------------------------------------------- CSV
 
 
-def _csv_rows(path: Path, data: bytes, mapping: Mapping, problems: list[Problem]) -> Iterator[tuple[SourceRef, Getter]]:
+def _csv_rows(path: Path, data: bytes, mapping: Mapping,
+              problems: list[Problem]) -> Iterator[tuple[SourceRef, Getter]]:
     text = _decode(path, data, mapping.csv.encoding, problems)
     if text is None:
         return
@@ -212,7 +213,8 @@ def _missing_column(path: Path, header: list[str], wanted: str, mapping: Mapping
 # ---------------------------------------------------------------- LDIF
 
 
-def _ldif_entries(path: Path, data: bytes, mapping: Mapping, problems: list[Problem]) -> Iterator[tuple[SourceRef, Getter]]:
+def _ldif_entries(path: Path, data: bytes, mapping: Mapping,
+                  problems: list[Problem]) -> Iterator[tuple[SourceRef, Getter]]:
     starts = _record_lines(data)
     parser = ldif.LDIFParser(io.BytesIO(data), strict=True)
     records = parser.parse()
