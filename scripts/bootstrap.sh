@@ -13,6 +13,7 @@ APT_PACKAGES=(
   iproute2 nftables openssh-client iputils-ping          # the lab: namespaces, NAT, SSH
   openvpn wireguard-tools wireguard-go                   # the lab: real VPN clients in a home network
   chromium fonts-dejavu-core                             # audit report rendered headless (screenshot test)
+  poppler-utils zbar-tools                               # handover letters: PDF to image, QR code decoded
 )
 CACHE=/var/cache/telework
 mkdir -p "$CACHE/pip"

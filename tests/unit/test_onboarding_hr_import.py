@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from telework.inventory import load_inventory
+from telework.inventory.loading import load_inventory
+from telework.inventory.source import parse_yaml
 from telework.onboarding import usernames
 from telework.onboarding.hr_import import HrImportError, propose
 from telework.onboarding.hr_links import LINKS_FILE
 from telework.onboarding.hr_mapping import load_mapping
 from telework.onboarding.hr_sources import read_export
 from telework.onboarding.people_writer import apply_changes, format_scalar
-from telework.yamlsource import parse_yaml
 
 from ..conftest import REPO, SAMPLE
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from telework.enrolment import otpauth_uri
+from telework.inventory.source import parse_yaml
 from telework.onboarding import letters as L
 from telework.onboarding.letter_texts import LANGUAGES, TEMPLATES
-from telework.yamlsource import parse_yaml
+from telework.roles.vpn.enrolment import otpauth_uri
 
 
 def _needs(tool: str, package: str):

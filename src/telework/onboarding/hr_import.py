@@ -33,15 +33,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .. import pki
-from ..inventory import LoadedInventory, require_inventory
-from ..model import Person, PersonStatus
-from ..problems import Problem
-from ..revocations import REVOCATIONS_FILE, load_revocations
-from . import usernames
-from .hr_links import LINKS_FILE, load_links
-from .hr_mapping import HrImportError, Mapping, load_mapping
-from .hr_sources import HrRecord, read_export
+from telework.core.problems import Problem
+from telework.inventory.loading import LoadedInventory, require_inventory
+from telework.inventory.model import Person, PersonStatus
+from telework.onboarding import usernames
+from telework.onboarding.hr_links import LINKS_FILE, load_links
+from telework.onboarding.hr_mapping import HrImportError, Mapping, load_mapping
+from telework.onboarding.hr_sources import HrRecord, read_export
+from telework.roles.vpn import pki
+from telework.roles.vpn.revocations import REVOCATIONS_FILE, load_revocations
 
 __all__ = [
     "ChangeSet", "Decision", "FieldChange", "HrImportError", "HrRecord", "Joiner", "Proposal",

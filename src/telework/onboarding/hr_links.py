@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from ..problems import Problem
-from .hr_mapping import HrImportError
+from telework.core.problems import Problem
+from telework.onboarding.hr_mapping import HrImportError
 
 LINKS_FILE = Path("access") / "personnel.yml"
 

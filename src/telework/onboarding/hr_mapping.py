@@ -35,9 +35,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from ..problems import Problem, TeleworkError
-from ..yamlsource import compose, parse_yaml
-from . import usernames
+from telework.core.problems import Problem, TeleworkError
+from telework.inventory.source import compose, parse_yaml
+from telework.onboarding import usernames
 
 FIELDS_REQUIRED = ("personnel_number", "given_name", "surname", "department", "site")
 FIELDS_OPTIONAL = ("email", "start_date", "leave_date", "username")

@@ -28,8 +28,14 @@ from pathlib import Path
 
 import ldif
 
-from ..problems import Problem
-from .hr_mapping import DATE_FIELDS, FIELDS_OPTIONAL, FIELDS_REQUIRED, HrImportError, Mapping
+from telework.core.problems import Problem
+from telework.onboarding.hr_mapping import (
+    DATE_FIELDS,
+    FIELDS_OPTIONAL,
+    FIELDS_REQUIRED,
+    HrImportError,
+    Mapping,
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _GENERALIZED = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?(?:[.,]\d+)?(Z|[+-]\d{4})?$")

@@ -46,8 +46,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ..problems import TeleworkError
-from .letter_texts import LetterTexts
+from telework.core.problems import TeleworkError
+from telework.onboarding.letter_texts import LetterTexts
 
 #: Debian's fonts-dejavu-core: every Latin, Greek and Cyrillic letter.
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-
 import yaml
 
-from ..problems import TeleworkError
-from ..yamlsource import parse_yaml
+from telework.core.problems import TeleworkError
+from telework.inventory.source import parse_yaml
+from telework.resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "onboarding"
+TEMPLATES = templates_dir() / "onboarding"
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 

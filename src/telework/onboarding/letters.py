@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from ..atomicfile import write_atomic
-from ..problems import TeleworkError
-from . import letter_pdf
-from .letter_texts import DEFAULT_LANGUAGE, LANGUAGES, LetterTexts
+from telework.core.atomicfile import write_atomic
+from telework.core.problems import TeleworkError
+from telework.onboarding import letter_pdf
+from telework.onboarding.letter_texts import DEFAULT_LANGUAGE, LANGUAGES, LetterTexts
 
 MANIFEST = "letters.json"
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")

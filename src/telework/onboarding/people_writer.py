@@ -22,15 +22,15 @@ from pathlib import Path
 
 import yaml
 
-from ..atomicfile import write_atomic
-from ..inventory import require_inventory
-from ..problems import Problem, TeleworkError
-from ..yamlsource import compose, parse_yaml
-from .hr_import import ChangeSet
-from .hr_links import links_path, load_links, render_links
-from .hr_mapping import HrImportError
+from telework.core.atomicfile import write_atomic
+from telework.core.problems import Problem, TeleworkError
+from telework.inventory.loading import require_inventory
+from telework.inventory.source import compose, parse_yaml
+from telework.onboarding.hr_import import ChangeSet
+from telework.onboarding.hr_links import links_path, load_links, render_links
+from telework.onboarding.hr_mapping import HrImportError
 
-#: Key order of a person (telework.model.Person): inserted keys go to their place in it.
+#: Key order of a person (telework.inventory.model.Person): inserted keys go to their place in it.
 FIELD_ORDER = ("username", "name", "department", "site", "status", "vpn", "extra_access", "phone",
                "vpn_address", "email")
 _PLAIN = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^,\[\]{}#:'\"\n]*$")
