@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+
 import yaml
 
 from telework.core.problems import TeleworkError
