@@ -7,6 +7,7 @@ which also runs against a real UMS.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -59,9 +60,9 @@ def client(ums, tls, clock):
 
 def test_a_ums_certificate_from_another_ca_fails_the_handshake(ums, tmp_path, clock):
     other = make_tls(tmp_path, "other")
-    with ImiClient(ums.url, USER, PASSWORD, ca_file=other.ca, clock=clock) as c:
-        with pytest.raises(errors.UmsTlsError) as caught:
-            c.list_devices()
+    with (ImiClient(ums.url, USER, PASSWORD, ca_file=other.ca, clock=clock) as c,
+          pytest.raises(errors.UmsTlsError) as caught):
+        c.list_devices()
     text = str(caught.value)
     assert "certificate" in text.lower() and "fix:" in text
     assert ums.fake.count() == 0  # no request reached the UMS
@@ -69,15 +70,15 @@ def test_a_ums_certificate_from_another_ca_fails_the_handshake(ums, tmp_path, cl
 
 def test_verification_is_on_without_a_ca_file(ums, clock):
     """No CA file means the system trust store, which does not know the test CA."""
-    with ImiClient(ums.url, USER, PASSWORD, clock=clock) as c:
-        with pytest.raises(errors.UmsTlsError):
-            c.login()
+    with (ImiClient(ums.url, USER, PASSWORD, clock=clock) as c,
+          pytest.raises(errors.UmsTlsError)):
+        c.login()
 
 
 def test_insecure_mode_is_explicit_and_logged_loudly(ums, clock, caplog):
-    with caplog.at_level(logging.ERROR, logger="telework.roles.igel.imi"):
-        with ImiClient(ums.url, USER, PASSWORD, insecure=True, clock=clock) as c:
-            assert c.list_devices() == []
+    with (caplog.at_level(logging.ERROR, logger="telework.roles.igel.imi"),
+          ImiClient(ums.url, USER, PASSWORD, insecure=True, clock=clock) as c):
+        assert c.list_devices() == []
     assert any("TLS VERIFICATION IS OFF" in r.message for r in caplog.records)
     assert all(PASSWORD not in r.getMessage() for r in caplog.records)
 
@@ -135,9 +136,9 @@ def test_a_session_lost_again_after_renewal_is_an_error_not_a_loop(client, fake,
 
 
 def test_wrong_password_names_the_user_and_the_fix(ums, tls, clock):
-    with ImiClient(ums.url, USER, "wrong", ca_file=tls.ca, clock=clock) as c:
-        with pytest.raises(errors.InvalidCredentials) as caught:
-            c.list_devices()
+    with (ImiClient(ums.url, USER, "wrong", ca_file=tls.ca, clock=clock) as c,
+          pytest.raises(errors.InvalidCredentials) as caught):
+        c.list_devices()
     text = str(caught.value)
     assert "ITG-0B002" in text and USER in text and "fix:" in text and "wrong" not in text
 
@@ -309,7 +310,7 @@ def test_settings2tc_stays_under_the_configured_rate(client, fake):
     sent = fake.matching("POST", "/v3/thinclients", {"command": "settings2tc"})
     assert [r.items for r in sent] == [10, 10, 10, 10, 7]
     rate = client.throttle.rate
-    for earlier, later in zip(sent, sent[1:]):
+    for earlier, later in itertools.pairwise(sent):
         assert later.time - earlier.time >= earlier.items / rate - 1e-9
     # the rate holds across calls too
     client.send_command("settings2tc", ids[:3])

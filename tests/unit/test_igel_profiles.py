@@ -19,8 +19,15 @@ import yaml
 
 from telework.roles.igel import profiles, vlist
 from telework.roles.igel.profiles import (
-    KINDS, Os11Profile, Os12Profile, ProfileError, build_profile, render_ipm, render_os11_xml,
-    render_os12_json, render_setup_ini,
+    KINDS,
+    Os11Profile,
+    Os12Profile,
+    ProfileError,
+    build_profile,
+    render_ipm,
+    render_os11_xml,
+    render_os12_json,
+    render_setup_ini,
 )
 from telework.roles.igel.registry import DATA, registry
 
@@ -101,7 +108,7 @@ def test_the_ipm_is_a_zip_with_the_profile_json_in_the_export_shape(kind):
         doc = json.loads(zf.read(f"PROFILES/{prof.name}.json"))
     assert set(doc) == OS12_TOP and doc["apps"] == [{"line": "base_system"}]
     assert doc["meta"]["profileName"] == prof.name and doc["meta"]["profileType"] == "PROFILE"
-    for key, entry in doc["parameterDescriptions"].items():
+    for entry in doc["parameterDescriptions"].values():
         if entry["type"] == 2:
             assert set(entry) == OS12_SCALAR and entry["activatedInProfile"] == prof.name
         else:

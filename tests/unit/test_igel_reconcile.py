@@ -8,6 +8,7 @@ directory, the OS 11 profile on each OS 11 device, firmware targets per ring.
 from __future__ import annotations
 
 import copy
+import itertools
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,13 @@ from telework.roles.igel.clock import FakeClock
 from telework.roles.igel.fake_ums import FakeUms
 from telework.roles.igel.imi import ImiClient, normalise_mac
 from telework.roles.igel.reconcile import (
-    DesiredDevice, DesiredDirectory, DesiredState, Executor, RingFirmware, execute, plan_changes,
+    DesiredDevice,
+    DesiredDirectory,
+    DesiredState,
+    Executor,
+    RingFirmware,
+    execute,
+    plan_changes,
     read_actual,
 )
 from telework.roles.igel.testing import make_tls
@@ -76,10 +83,10 @@ def fake(clock) -> FakeUms:
 
 @pytest.fixture
 def client(fake, tls, clock):
-    with fake.serve(tls.cert, tls.key) as running:
-        with ImiClient(running.url, "imi", "pw", ca_file=tls.ca, clock=clock,
-                       command_rate=20.0, command_batch=25) as c:
-            yield c
+    with (fake.serve(tls.cert, tls.key) as running,
+          ImiClient(running.url, "imi", "pw", ca_file=tls.ca, clock=clock,
+                    command_rate=20.0, command_batch=25) as c):
+        yield c
 
 
 def snapshot(fake: FakeUms) -> dict:
@@ -256,6 +263,20 @@ def test_an_update_shows_the_attribute_diff_before_and_after(client, fake):
     assert report.ok and fake.s["devices"][tc]["site"] == dict(desired.devices[0].fields)["site"]
 
 
+def test_the_model_is_compared_not_written(client, fake):
+    desired = desired_from(sample_devices()[:2])
+    apply_all(client, desired)
+    first, second = (next(k for k, d in fake.s["devices"].items()
+                          if d["mac"] == normalise_mac(w.mac)) for w in desired.devices)
+    one, two = desired.devices
+    fake.s["devices"][first]["deviceType"] = "IGEL " + one.model.rsplit("-", 1)[-1]
+    fake.s["devices"][second]["deviceType"] = "IGEL X999"
+    plan = plan_changes(desired, read_actual(client, desired))
+    assert plan.actions == ()
+    said = [(c.key, c.diff) for c in plan.reports if c.diff and c.diff[0][0] == "model"]
+    assert said == [(normalise_mac(two.mac), (("model", two.model, "IGEL X999"),))]
+
+
 def test_a_wrong_profile_order_is_repaired(client, fake):
     desired = desired_from(sample_devices()[:1])
     fix = DesiredDirectory("pilot", profiles=("tw-vpn-os12", "someone-elses"))
@@ -323,7 +344,7 @@ def test_a_partial_move_failure_fails_that_ring(client, fake):
     failed = results["all"].failed_devices("all")
     assert failed == {victim.key}
     assert ring_all.stops_rollout(len(failed))
-    why = [r for r in results["all"].failed() if r.change.kind == "move"][0].message
+    why = next(r for r in results["all"].failed() if r.change.kind == "move").message
     assert "does_not_exist" in why
     # the device whose move failed gets no settings2tc: the later change is skipped
     skipped = [r for r in results["all"].results if r.change.key == victim.key and r.skipped]
@@ -383,10 +404,10 @@ def test_settings2tc_after_apply_stays_under_the_rate(client, fake):
         DesiredDirectory(r, profiles=("tw-vpn-os12",)) for r in RINGS), desired.firmware,
         owned_profiles=(("tw-lock", True),))
     fake.clear_requests()
-    plan, report = apply_all(client, moved)
+    _, report = apply_all(client, moved)
     sent = fake.matching("POST", "/v3/thinclients", {"command": "settings2tc"})
     assert report.ok and sum(r.items for r in sent) >= 92  # the OS 12 devices, at least
-    for earlier, later in zip(sent, sent[1:]):
+    for earlier, later in itertools.pairwise(sent):
         assert later.time - earlier.time >= earlier.items / client.throttle.rate - 1e-9
 
 

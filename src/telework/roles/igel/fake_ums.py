@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import Clock, SystemClock
@@ -1113,7 +1113,7 @@ class RunningFake:
         self.server.server_close()
         self.thread.join(timeout=5)
 
-    def __enter__(self) -> RunningFake:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

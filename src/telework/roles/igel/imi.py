@@ -33,7 +33,7 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -358,8 +358,7 @@ def _base_url(url: str) -> str:
         )
     path = parts.path.rstrip("/")
     for tail in ("/v3", "/umsapi"):
-        if path.endswith(tail):
-            path = path[: -len(tail)]
+        path = path.removesuffix(tail)
     netloc = parts.netloc
     return f"https://{netloc}{path}/umsapi/v3/"
 
@@ -450,7 +449,7 @@ class ImiClient:
 
     # -- lifecycle
 
-    def __enter__(self) -> ImiClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -34,8 +34,16 @@ from typing import Literal
 
 from . import errors
 from .imi import (
-    ROOT_DIRECTORY, ApiObject, Assignment, Device, Directory, Firmware, ImiClient, Profile,
-    device_label, normalise_mac,
+    ROOT_DIRECTORY,
+    ApiObject,
+    Assignment,
+    Device,
+    Directory,
+    Firmware,
+    ImiClient,
+    Profile,
+    device_label,
+    normalise_mac,
 )
 
 NAME_MAX = 15
@@ -448,6 +456,7 @@ def plan_changes(
                                           view.full(path)),)))
             mine.extend(_update(want, current, mac, label))
             mine.extend(_firmware(view, want, current, mac, label, ring_target))
+            mine.extend(_model(want, current, mac, label))
         mine.extend(_assignments(view, ("device", mac), want, label,
                                  current.ref if current else None, "device", want.ring,
                                  os_major=want.os_major))
@@ -555,6 +564,19 @@ def _update(want: DesiredDevice, current: Device, mac: str, label: str) -> list[
     if not diff:
         return []
     return [Change("update", "device", mac, label, ring=want.ring, diff=tuple(diff))]
+
+
+def _model(want: DesiredDevice, current: Device, mac: str, label: str) -> list[Change]:
+    """The UMS reports the hardware (deviceType, e.g. 'IGEL M340C'); the inventory's model
+    ('UD3-M340C') is only compared, never written. Unknown on either side: nothing to say."""
+    reported = str(current.details.get("deviceType") or "").strip()
+    if not want.model or not reported:
+        return []
+    if want.model.rsplit("-", 1)[-1].upper() in reported.upper():
+        return []
+    return [Change("report", "device", mac, label, ring=want.ring,
+                   diff=(("model", want.model, reported),),
+                   message="the UMS reports other hardware than the inventory")]
 
 
 def _firmware(view: _View, want: DesiredDevice, current: Device, mac: str, label: str,

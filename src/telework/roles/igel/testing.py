@@ -31,7 +31,7 @@ def _name(cn: str) -> x509.Name:
 def make_tls(directory: Path, label: str = "test") -> TlsFiles:
     """A self-signed CA and a server certificate it issued for 127.0.0.1 and localhost."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
