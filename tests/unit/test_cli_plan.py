@@ -75,3 +75,25 @@ def test_apply_refuses_uncommitted_changes(nowhere: Path, tmp_path: Path):
     assert "the inventory has uncommitted changes" in result.stderr
     assert "organisation.yml" in result.stderr
     assert not (inv.parent / ".git" / "telework" / "apply.lock").exists()
+
+
+def test_the_samples_sip_server_is_unmanaged_in_every_format_and_strict_fails(tmp_path: Path):
+    """No SIP role is built: sip-1 is shown as unmanaged (never unchanged), nothing connects to
+    it (no overlay, no lab: a connection attempt would fail the plan), `--strict` exits 1."""
+    from tests.conftest import SAMPLE
+
+    empty = tmp_path / "overlay.yml"
+    empty.write_text("hosts: {}\n")
+    outs = [tmp_path / "p.json", tmp_path / "p.md", tmp_path / "p.txt"]
+    result = telework("plan", str(SAMPLE), "--limit", "sip-1", *[a for o in outs for a in ("--out", str(o))],
+                      overlay=empty)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(outs[0].read_text())
+    [host] = data["hosts"]
+    assert (host["name"], host["status"], data["summary"]["unmanaged"]) == ("sip-1", "unmanaged", 1)
+    assert "no role is built for sip_servers" in host["error"]
+    assert "sip-1" in outs[1].read_text() and "unmanaged" in outs[1].read_text()
+    assert "? sip-1: unmanaged: no role is built for sip_servers" in outs[2].read_text()
+    strict = telework("plan", str(SAMPLE), "--limit", "sip-1", "--strict", "--format", "json", overlay=empty)
+    assert strict.returncode == 1
+    assert json.loads(strict.stdout)["exit_code"] == 1 and "Traceback" not in strict.stderr

@@ -1,11 +1,13 @@
-"""`telework plan`: what a deploy would change, per host and operation, before anything changes.
+"""`telework plan`: what an apply would change, per target, before anything changes.
 
 Modules, one job each:
 
-* `selection` - `--limit` resolved against the inventory's hosts and groups;
 * `records`   - the change records (plain dataclasses, JSON-stable) a plan is made of;
-* `engine`    - drives pyinfra's API in dry-run mode and fills the records;
-* `render`    - text, Markdown (merge-request comment) and JSON output, redacted.
+* `targets`   - targets of two kinds: SSH hosts (through telework.engine) and API reconcilers;
+* `planner`   - every target of an inventory, managed or not, planned and executed by ring;
+* `selection` - `--limit` resolved against the inventory's targets and groups;
+* `render`    - text, Markdown (merge-request comment) and JSON output, redacted;
+* `gitlab`    - the Markdown plan as a merge-request comment.
 
-Importing this package is cheap and imports no pyinfra: only `engine` does, when a plan runs.
+Importing this package is cheap and imports no pyinfra: the engine does, when a plan runs.
 """
