@@ -147,3 +147,9 @@ def openvpn(lab, tmp_path):
     client = OpenVpnClient(lab.overlay["homes"]["home-1"]["client_netns"], tmp_path / "openvpn")
     yield client
     client.disconnect()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that restarts the lab throws away what the session deployed (the `org`): it
+    runs after every other test, whatever the file order."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_lab") is not None)

@@ -136,6 +136,7 @@ def _lab_objects(slug: str, root_link: str) -> dict:
     }
 
 
+@pytest.mark.restarts_lab
 def test_down_after_killed_up_cleans_everything_and_up_works_again(lab):
     """`up` killed midway leaves records; `down` removes exactly those; a new `up` works.
     (Runs last: it restarts the session's lab.)"""
