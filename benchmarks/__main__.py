@@ -47,11 +47,14 @@ def _baseline(rev: str, tmp: Path) -> Contender:
     archive = subprocess.run(["git", "archive", rev, "src", "templates", "group_data", "deploy"], cwd=REPO_ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    connector = out / "src" / "telework" / "connector.py"
+    connector = out / "src" / "telework" / "engine" / "connector.py"
     if not connector.exists():
         # The installed package registers telework.engine.connector as a pyinfra entry point, and
-        # pyinfra loads every registered connector: an older tree gets the module (it never uses it).
-        connector.write_bytes((REPO_ROOT / "src" / "telework" / "connector.py").read_bytes())
+        # pyinfra loads every registered connector: an older tree (telework/connector.py, before
+        # the engine package) gets the current module, which imports nothing of telework's.
+        connector.parent.mkdir(exist_ok=True)
+        (connector.parent / "__init__.py").touch()
+        connector.write_bytes((REPO_ROOT / "src" / "telework" / "engine" / "connector.py").read_bytes())
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO_ROOT, capture_output=True, text=True,
                             check=True).stdout.strip()
     return Contender(f"telework@{commit}", src=out / "src")

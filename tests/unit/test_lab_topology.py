@@ -121,3 +121,20 @@ def test_missing_tool_names_the_apt_command(monkeypatch):
     assert str(exc.value) == (
         "telework lab needs debootstrap which is not installed (fix: apt-get install -y debootstrap "
         "systemd-container apt-cacher-ng nftables iproute2 openssh-client)")
+
+
+def test_a_lab_suffix_gives_a_second_lab_of_its_own(monkeypatch):
+    """$TELEWORK_LAB_SUFFIX: another engineer's lab of the same organisation on the same machine
+    shares no namespace, link, range or record with the first."""
+    from telework.inventory.loading import load_inventory
+    from telework.lab.topology import build_topology
+
+    from tests.conftest import SAMPLE
+
+    inv = load_inventory(SAMPLE).model
+    first = build_topology(inv)
+    monkeypatch.setenv("TELEWORK_LAB_SUFFIX", "-h1")
+    second = build_topology(inv)
+    assert (first.slug, second.slug) == ("gruenfelden", "gruenfelden-h1")
+    assert not {h.netns for h in first.hosts} & {h.netns for h in second.hosts}
+    assert first.root_link != second.root_link and first.management != second.management

@@ -8,6 +8,7 @@ root namespace (`tw-m-<hash>`, at most 15 characters as the kernel demands).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 import netaddr
@@ -87,11 +88,22 @@ class Topology:
         raise LabError(f"no lab host named {name!r}; hosts: {', '.join(h.name for h in self.hosts)}")
 
 
+#: set to run a second lab of the same organisation beside the first (another engineer's tests
+#: on the same machine): `-h1` makes the lab `gruenfelden-h1`, with its own namespaces, range
+#: and records
+LAB_SUFFIX_ENV = "TELEWORK_LAB_SUFFIX"
+
+
+def lab_name(inv: Inventory) -> str:
+    """The lab's name: the organisation's slug, plus $TELEWORK_LAB_SUFFIX."""
+    return inv.organisation.slug + os.environ.get(LAB_SUFFIX_ENV, "")
+
+
 def _management_range(inv: Inventory) -> netaddr.IPNetwork:
     used = [netaddr.IPNetwork(str(n.prefix)) for n in inv.networks] + [
         netaddr.IPNetwork(str(p.prefix)) for p in inv.address_pools
     ]
-    index = int(hashlib.sha256(inv.organisation.slug.encode()).hexdigest(), 16) % 256
+    index = int(hashlib.sha256(lab_name(inv).encode()).hexdigest(), 16) % 256
     candidates = [list(netaddr.IPNetwork(base).subnet(24))[index] for base in MANAGEMENT_BASES]
     for candidate in candidates:
         if not any(candidate in u or u in candidate for u in used):
@@ -102,7 +114,7 @@ def _management_range(inv: Inventory) -> netaddr.IPNetwork:
 def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
     """Lay out the lab for an inventory: its servers and Linux endpoints, one home network for the
     VPN/SIP client, and one home network per endpoint (home-office PCs sit behind a FRITZ!Box)."""
-    slug = inv.organisation.slug
+    slug = lab_name(inv)
     mgmt = _management_range(inv)
     mgmt_hosts = iter(list(mgmt.iter_hosts()))
     controller = next(mgmt_hosts)

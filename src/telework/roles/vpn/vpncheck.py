@@ -17,6 +17,7 @@ import yaml
 from telework.inventory.loading import require_inventory
 from telework.lab.errors import LabError
 from telework.lab.overlay import overlay_path
+from telework.lab.topology import lab_name
 from telework.roles.vpn.lab_clients import OpenVpnClient, totp, wait_for_next_login
 from telework.roles.vpn.people import vpn_person
 from telework.roles.vpn.secret_names import totp_secret
@@ -39,7 +40,7 @@ def run_vpn_check(inventory: Path, username: str, bundle: Path, home: str, log=p
     loaded = require_inventory(inventory)
     person = vpn_person(loaded, username)
     seed = SecretStore(inventory).get(totp_secret(username))
-    overlay_file = overlay_path(loaded.model.organisation.slug)
+    overlay_file = overlay_path(lab_name(loaded.model))
     if not overlay_file.exists():
         raise LabError(f"no lab runs for {inventory} (fix: telework lab up {inventory})")
     homes = (yaml.safe_load(overlay_file.read_text()) or {}).get("homes", {})
