@@ -46,6 +46,10 @@ class Contender:
         env.update(self.env)
         paths = [str(self.src), str(REPO_ROOT)] if self.src else [str(REPO_ROOT)]
         env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [os.environ.get("PYTHONPATH")] if p])
+        # An installed telework has its bytecode (pip compiles it at install); with
+        # PYTHONDONTWRITEBYTECODE set (some CI machines) every run compiles ~100 modules from
+        # source first, which measures the interpreter, not the contender.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         return env
 
 
