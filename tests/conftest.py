@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# Tests load inventories they change, patch and throw away: the on-disk cache of loaded
+# inventories (telework.inventory.cache) stays off, for them and for the commands they run;
+# tests/unit/test_inventory_cache.py switches it on for itself.
+os.environ.setdefault("TELEWORK_INVENTORY_CACHE", "0")
 
 #: the session `lab` fixture (real hosts) for tests/lab and tests/hosts
 pytest_plugins = ["telework.lab.pytest_plugin"]

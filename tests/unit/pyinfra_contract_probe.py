@@ -18,6 +18,41 @@ from pathlib import Path
 from telework.engine import adapter
 
 
+def operation_identities(workdir: Path, fast: bool) -> list:
+    """(hash, names) of every operation a real deploy adds, with telework's stack walk or
+    pyinfra's own (`adapter.use_fast_operation_order`)."""
+    from pyinfra.api import Config, Inventory
+    from pyinfra.api.state import StateStage
+
+    deploy_dir = workdir / "order"
+    deploy_dir.mkdir(exist_ok=True)
+    role = deploy_dir / "role.py"
+    role.write_text(textwrap.dedent("""\
+        from pyinfra.operations import server
+        from telework.engine.operations import files
+
+        def helper(n):
+            server.shell(name=f"in a helper {n}", commands=["true"])
+
+        for n in range(3):
+            helper(n)
+        if True:
+            files.directory(name="a branch", path="/tmp")
+        files.directory(name="after", path="/tmp")
+        """))
+    site = deploy_dir / "site.py"
+    site.write_text(f"from pyinfra import local\nlocal.include({str(role)!r})\n")
+    inventory = Inventory(([("@local", {})], {}))
+    state = adapter.new_state(inventory, Config(), [inventory.get_host("@local")])
+    adapter.use_fast_operation_order(fast)
+    adapter.set_cwd(state, workdir)
+    state.set_stage(StateStage.Prepare)
+    host = inventory.get_host("@local")
+    adapter.load_deploy(state, host, str(site))
+    adapter.use_fast_operation_order(True)
+    return [(h, adapter.operation_name(state, h)) for h in adapter.host_operations(state, host)]
+
+
 def main(workdir: Path) -> dict:
     adapter.load_cli()
     from pyinfra.api import Config, Inventory
@@ -49,7 +84,9 @@ def main(workdir: Path) -> dict:
     site = deploy_dir / "site.py"  # as telework's deploy/site.py: roles are included
     site.write_text(f"from pyinfra import local\nlocal.include({str(deploy)!r})\n")
     adapter.register_deploy_files(deploy_dir)
-    out: dict = {"registered": f"telework_deploy_files.probe" in sys.modules}
+    out: dict = {"registered": "telework_deploy_files.probe" in sys.modules,
+                 "order_fast": operation_identities(workdir, True),
+                 "order_pyinfra": operation_identities(workdir, False)}
 
     inventory = Inventory(([("@local", {}), ("probe-broken", {})], {}))
     adapter.use_local_connector(inventory.get_host("probe-broken"))

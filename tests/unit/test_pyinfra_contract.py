@@ -38,6 +38,13 @@ def test_deploy_files_load_cli_style_and_register_for_inspect(seen):
     assert seen["names"] == [MAKE, SECRET, HANDLER, OWN]
 
 
+def test_telework_identifies_operations_exactly_as_pyinfra_does(seen):
+    """The fast stack walk gives every operation the hash pyinfra's own `inspect.stack()` gives
+    (a helper called three times, a branch, the operation after it)."""
+    assert seen["order_fast"] == seen["order_pyinfra"]
+    assert len(seen["order_fast"]) == 5 and len({h for h, _ in seen["order_fast"]}) == 5
+
+
 def test_a_deploy_error_is_unwrapped_and_fails_only_its_host(seen):
     assert seen["load_errors"] == {"probe-broken": ["ValueError", "the deploy of this host is broken"]}
     assert seen["failed"] == ["probe-broken"] and seen["active"] == ["@local"]

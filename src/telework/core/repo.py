@@ -27,11 +27,15 @@ def repo_state(inventory_dir: Path | str) -> RepoState:
     """Commit and cleanliness of the inventory directory (only its own files count: an
     inventory inside a bigger repository is not dirty because of files elsewhere)."""
     directory = Path(inventory_dir).resolve()
-    try:
-        top = git(directory, "rev-parse", "--show-toplevel")
-    except (OSError, subprocess.CalledProcessError):
+    try:  # one call for both: a repository without commits prints the toplevel, then fails on HEAD
+        found = subprocess.run(["git", "-C", str(directory), "rev-parse", "--show-toplevel", "HEAD"],
+                               capture_output=True, text=True)
+    except OSError:
         return RepoState(None, None, True)
-    commit = git(directory, "rev-parse", "--verify", "-q", "HEAD", check=False) or None
+    lines = found.stdout.split()
+    if not lines:
+        return RepoState(None, None, True)
+    top, commit = lines[0], (lines[1] if found.returncode == 0 and len(lines) > 1 else None)
     status = git(directory, "status", "--porcelain", "--untracked-files=all", "--", ".")
     lines = tuple(line for line in status.splitlines() if line.strip())
     return RepoState(Path(top), commit, bool(lines), lines)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from telework.core.problems import InventoryError, Problem
-from telework.inventory import model
+from telework.inventory import cache, model
 from telework.inventory.loaded import LoadedInventory
 from telework.inventory.source import InventorySource, load_source, load_texts
 from telework.inventory.validation import cross_check
@@ -26,8 +26,15 @@ def load_inventory(root: str | Path, *, check: bool = True,
     """Load and (with `check`) cross-validate the inventory in `root`.
 
     `files` (path, text) pairs replace reading `root`: `telework audit` passes the section
-    files of a past commit, read from git, and parses them as the current ones are parsed."""
+    files of a past commit, read from git, and parses them as the current ones are parsed.
+    A full load of a directory is served from telework.inventory.cache when nothing changed."""
     root = Path(root)
+    if files is None and check:
+        return cache.load(root, lambda: _load(root, None, check))
+    return _load(root, files, check)
+
+
+def _load(root: Path, files: Iterable[tuple[Path, str]] | None, check: bool) -> LoadedInventory:
     source, problems = load_source(root) if files is None else load_texts(root, files)
     inv, origin, schema_problems = _validate_schema(source)
     problems.extend(schema_problems)

@@ -125,7 +125,8 @@ WireguardKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw04
 class Model(BaseModel):
     """Base of every inventory object: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=True)
+    # defer_build: see Inventory
+    model_config = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=True, defer_build=True)
 
 
 # ---------------------------------------------------------------- closed sets
@@ -338,6 +339,9 @@ class Inventory(Model):
         extra="forbid",
         arbitrary_types_allowed=True,
         json_schema_extra={"title": "telework inventory file"},
+        # validators are built on first use: a cached inventory (telework.inventory.cache)
+        # is unpickled without them
+        defer_build=True,
     )
 
     _indexes: dict = PrivateAttr(default_factory=dict)
