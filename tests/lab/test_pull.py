@@ -82,8 +82,10 @@ def pull(lab, tmp_path_factory):
         lab.ssh(HOST, f"rm -rf {STATE}/last-applied.json {STATE}/bundles {STATE}/outbox")
         yield {"inv": inv, "out": out, "url": url, "env": env}
     finally:
-        # the lab is shared: no timer left asking a server that is gone
-        lab.ssh(HOST, "systemctl disable --now telework-pull.timer")
+        # the lab is shared: the endpoint leaves pull mode (no timer asking a server that is
+        # gone, no settings naming it), as if the agent had never been installed
+        lab.ssh(HOST, "systemctl disable --now telework-pull.timer; rm -f /etc/systemd/system/telework-pull.* "
+                      "/etc/telework/pull.json; systemctl daemon-reload")
         server.terminate()
         try:
             server.wait(timeout=10)
