@@ -37,14 +37,16 @@ def test_agent_trusts_only_the_organisations_key_for_this_host(host, host_name, 
 
 
 def test_agent_code_and_state_belong_to_root(host, host_data, config):
-    """OPS.1.1.3.A10: the agent, its venv and what it downloaded cannot be changed by anyone but
-    root (state directory 0700 at most)."""
-    if config is None:
-        assert not host.file(host_data["pull_agent_file"]).exists
-        return
-    assert _root_only_writable(host.file(host_data["pull_agent_file"]))
-    state = host.file(config["state_dir"])
-    assert state.is_directory and state.user == "root" and state.mode & 0o077 == 0
+    """OPS.1.1.3.A10: wherever an agent is on the host (in pull mode or left from before), it
+    and what it downloaded cannot be changed by anyone but root (state directory 0700 at most)."""
+    agent = host.file(host_data["pull_agent_file"])
+    if config is not None:
+        assert agent.exists
+    if agent.exists:
+        assert _root_only_writable(agent)
+    state = host.file(config["state_dir"] if config else host_data["pull_state_dir"])
+    if config is not None or state.exists:
+        assert state.is_directory and state.user == "root" and state.mode & 0o077 == 0
 
 
 def test_agent_runs_on_a_schedule(host, config):
