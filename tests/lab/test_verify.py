@@ -23,7 +23,8 @@ def test_verify_writes_junit_with_all_base_suites_green(lab, inv: Path, tmp_path
     for host in HOSTS.split(","):
         assert f"test_ssh_no_password_login[{host}]" in names
         assert f"test_timezone[{host}]" in names
-    assert all(c.get("classname").startswith("tests.hosts.") for c in cases)
+    # every case comes from a role's suite (test_<role>), wherever telework is installed
+    assert {c.get("classname").rsplit(".", 1)[-1] for c in cases} == {"test_base", "test_pull_agent"}
     assert int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
     assert int(suite.get("tests")) >= 12 * 2
 
