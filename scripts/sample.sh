@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the built-in sample, end to end, as an operator would run it:
 #   1. validate inventory/sample;
-#   2. make an organisation repository from it (a copy in git, as users copy the sample), with
-#      its own secrets: an operator age identity, the VPN CA (`pki init`), one person enrolled;
+#   2. make an organisation repository from it as a city does (`telework init`: the sample, the
+#      example pipeline, the schema), with its own secrets: an operator age identity, the VPN CA
+#      (`pki init`), one person enrolled;
 #   3. boot the lab (real Debian hosts in network namespaces, a home network behind NAT);
 #   4. plan (the dry-run diff ops review), apply ring by ring, plan again (must be empty);
 #   5. verify: the Testinfra suites of every host's roles, JUnit XML;
@@ -19,7 +20,7 @@ bash scripts/bootstrap.sh
 TW=(.venv/bin/telework)
 BASE=${TELEWORK_SAMPLE_DIR:-/var/lib/telework/sample}
 REPO=$BASE/repo
-INV=$REPO/inventory/gruenfelden
+INV=$REPO/inventory
 PERSON=anowak                                  # Kämmerei: fileserver, intranet, fv-finanzen
 # Notebooks are home-office endpoints that are offline when CI runs (pull mode: not built yet);
 # the lab does not boot them, so the push workflow leaves them out, as the CI pipeline does.
@@ -35,9 +36,8 @@ step "validate the sample"
 if [[ ! -d $REPO/.git ]]; then
   step "organisation repository $REPO (a copy of the sample) with its own secrets"
   install -d -m 700 "$BASE"
-  mkdir -p "$(dirname "$INV")"
-  cp -r inventory/sample "$INV"
-  git -C "$REPO" init -q
+  rm -rf "$REPO"
+  "${TW[@]}" init gruenfelden "$REPO"
   git -C "$REPO" config user.name "telework sample"
   git -C "$REPO" config user.email "it-service@gruenfelden.example"
   git -C "$REPO" add -A && git -C "$REPO" commit -qm "Stadt Grünfelden: inventory from the telework sample"
