@@ -34,7 +34,7 @@ step "validate the sample"
 "${TW[@]}" validate inventory/sample
 
 if [[ ! -d $REPO/.git ]]; then
-  step "organisation repository $REPO (a copy of the sample) with its own secrets"
+  step "organisation repository $REPO (telework init from the sample) with its own secrets"
   install -d -m 700 "$BASE"
   rm -rf "$REPO"
   "${TW[@]}" init gruenfelden "$REPO"
