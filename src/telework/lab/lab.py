@@ -21,12 +21,25 @@ from telework.lab.topology import Topology, build_topology
 REQUIRED_TOOLS = ("debootstrap", "systemd-nspawn", "apt-cacher-ng", "nft", "ip", "ssh", "ssh-keygen", "mount")
 
 
+#: kernel limits every lab host shares with the controller (one user, one kernel): each host's
+#: systemd, journald and wireguard-go take inotify instances, and the default of 128 per user is
+#: gone with two labs up (wireguard-go then fails: "Failed to listen on uapi socket: too many
+#: open files")
+SHARED_LIMITS = {"/proc/sys/fs/inotify/max_user_instances": 8192}
+
+
 def preflight() -> None:
     if os.geteuid() != 0:
         raise LabNotRoot()
     missing = [t for t in REQUIRED_TOOLS if shutil.which(t) is None]
     if missing:
         raise LabToolMissing(missing)
+    for path, least in SHARED_LIMITS.items():
+        try:
+            if int(Path(path).read_text()) < least:
+                Path(path).write_text(f"{least}\n")
+        except (OSError, ValueError):
+            pass  # not writable here: hosts start anyway, a tight limit shows in their journals
 
 
 def load_topology(inventory: str | Path, include_notebooks: bool = False) -> Topology:
