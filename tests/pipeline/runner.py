@@ -94,7 +94,7 @@ class Runner:
             # gitlab-ci-local clones `include: project:` from <host>/<project>.git without the
             # port; git's own url rewriting sends it to the stand-in
             "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{target}.insteadOf", "GIT_CONFIG_VALUE_0": prefix,
-            "GIT_TERMINAL_PROMPT": "0", "FORCE_COLOR": "0", "NO_COLOR": "1",
+            "GIT_TERMINAL_PROMPT": "0", "NO_COLOR": "1",
         }
 
     def _write_variables(self, protected: bool) -> None:
