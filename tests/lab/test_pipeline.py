@@ -215,3 +215,91 @@ def test_merge_request_pipeline_plans_and_comments(city: City):
     assert sum(n["body"].startswith(MARKER) for n in city.gitlab.notes(PROJECT, MR)) == 1
     writes = [r for r in city.gitlab.requests if r["method"] in ("POST", "PUT")]
     assert [r["method"] for r in writes] == ["POST", "PUT"] and {r["auth"] for r in writes} == {"private"}
+
+
+def test_main_pipeline_applies_the_reviewed_plan_and_records_the_run(city: City, lab):
+    city.git("switch", "-q", "main")
+    city.git("merge", "-q", "--no-ff", BRANCH, "-m",
+             f"Merge branch '{BRANCH}' into 'main'\n\nSee merge request {PROJECT}!{MR}")
+    city.git("push", "-q", "origin", "main", auth=PUSH_TOKEN)
+    head = city.git("rev-parse", "HEAD").strip()
+
+    result = city.runner.run(source="push", extra=_api(city, "push"), manual=("apply",))
+    TIMES["main"] = result.seconds
+    assert result.returncode == 0, result.output[-6000:]
+    assert set(result.jobs) == {"validate", "plan", "apply", "verify"}, result.output[-3000:]
+    assert all(job.passed for job in result.jobs.values()), result.output[-6000:]
+    apply_log = result.job("apply").log
+    assert "Apply ok" in apply_log and "vpn-a: changed" in apply_log, apply_log[-4000:]
+    assert "credentials: SSH key in this job's agent, age identity: yes" in apply_log
+    assert "credentials: SSH key in this job's agent, age identity: none" in result.job("verify").log
+
+    # the plan was made in the plan job's directory and applied from the apply job's: two paths
+    artifacts = city.checkout / ".gitlab-ci-local" / "artifacts"
+    plan = json.loads((artifacts / "plan" / "plan.json").read_text())
+    assert plan["commit"] == head and plan["exit_code"] == 2
+    # verify: the JUnit report of the suites, nothing failed
+    report = ET.parse(artifacts / "verify" / "verify.xml").getroot()
+    suites = [report] if report.tag == "testsuite" else list(report)
+    cases = sum(int(s.get("tests", 0)) for s in suites)
+    assert cases > 0 and sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites) == 0
+
+    # the run record: pushed by after_script to the stand-in's repository ...
+    note = city.bare("notes", "--ref=refs/notes/telework/runs", "show", head)
+    assert note.returncode == 0, note.stderr
+    record = json.loads(note.stdout.strip().splitlines()[-1])
+    assert record["result"] == "ok" and record["commit"] == head
+    assert record["who"] == {"login": "jdoe", "name": "Jana Doe", "email": "jdoe@gruenfelden.example",
+                             "source": "gitlab-ci"}
+    assert record["reviewed_plan"]["sha256"]
+    assert record["inventory"] != plan["inventory"]  # applied at another path than planned
+    assert {h: r["status"] for h, r in record["hosts"].items()} == {
+        "vpn-a": "changed", "vpn-b": "changed", "radius-1": "unchanged"}
+    # ... and read back by an auditor from a fresh clone
+    auditor = city.checkout.parent / "auditor"
+    run(["git", "-c", f"http.extraHeader=Authorization: Basic {_basic(PUSH_TOKEN)}", "clone", "-q",
+         f"{city.gitlab.url}/{PROJECT}.git", str(auditor)])
+    run(["git", "-C", str(auditor), "-c", f"http.extraHeader=Authorization: Basic {_basic(PUSH_TOKEN)}",
+         "fetch", "-q", "origin", "refs/notes/telework/runs:refs/notes/telework/runs"])
+    runs = run([str(VENV_BIN / "telework"), "audit", "runs", str(auditor / "inventory"), "--format", "json"],
+               check=False)
+    assert runs.returncode == 0, runs.stdout + runs.stderr
+    assert record["run_id"] in runs.stdout and "jdoe" in runs.stdout
+    # the hosts have what was reviewed: awalter's tunnel address is in the Kämmerei set now
+    ruleset = lab.ssh("vpn-a", "cat /etc/nftables.conf").stdout
+    assert re.search(r"set vpn_kaemmerei \{[^}]*elements = \{[^}]*\}", ruleset, re.S)
+    _no_leaks(city, *(j.log for j in result.jobs.values()),
+              *(p.read_text(errors="replace") for p in artifacts.rglob("*") if p.is_file()))
+
+
+def test_scheduled_pipeline_turns_drift_into_failed_jobs(city: City, lab):
+    drifted = lab.ssh("vpn-a", DRIFT + " && grep '^MaxAuthTries' /etc/ssh/sshd_config.d/telework.conf")
+    assert drifted.stdout.strip() == "MaxAuthTries 10", drifted.stderr
+    result = city.runner.run(source="schedule", extra=_api(city, "schedule"))
+    TIMES["schedule"] = result.seconds
+    assert result.returncode != 0
+    assert set(result.jobs) == {"validate", "plan", "verify"}, result.output[-3000:]  # never an apply
+    plan_log = result.job("plan").log
+    assert not result.job("plan").passed
+    assert "drift: the hosts differ from main" in plan_log
+    assert "vpn-a: changed" in plan_log and "ssh: hardened server settings" in plan_log, plan_log[-3000:]
+    assert "vpn-b: unchanged" in plan_log
+    verify = result.job("verify")
+    assert not verify.passed and "vpn-a" in verify.log and "failed" in verify.log, verify.log[-3000:]
+    assert "MaxAuthTries 10" in lab.ssh("vpn-a", "cat /etc/ssh/sshd_config.d/telework.conf").stdout
+
+
+def test_no_key_or_identity_outlives_its_job(city: City):
+    """Run last in this module: every pipeline above has left what it leaves."""
+    found = []
+    for path in city.runner.home.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            found += [f"{path}: key or identity #{i}" for i, v in enumerate(city.key_material) if v in text]
+    assert not found, found
+    assert not list((city.runner.home / ".ssh").glob("*")) if (city.runner.home / ".ssh").exists() else True
+    assert not (city.runner.home / ".config" / "telework").exists()
+    assert list(city.runner.tmp.glob("telework-job-*")) == []  # every job's private directory removed
+    agents = subprocess.run(["pgrep", "-af", f"ssh-agent.*{city.runner.tmp}"], capture_output=True, text=True)
+    assert agents.stdout == "", f"an ssh-agent of a job still runs: {agents.stdout}"
+    print("pipeline durations:", ", ".join(f"{k} {v:.0f} s" for k, v in TIMES.items()))
