@@ -46,3 +46,19 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   PIP_CACHE_DIR="$CACHE/pip" .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
   touch "$stamp"
 fi
+
+# gitlab-ci-local runs the example pipeline in tests/pipeline/ with its shell executor. Pinned:
+# 4.52.0 runs on Debian 12's Node.js (newer releases need Node 22); installed from the npm
+# registry into the cache, outside the clone, once. Its --shell-isolation copies jobs with rsync.
+GCL_VERSION=4.52.0
+GCL_DIR=$CACHE/npm/gitlab-ci-local-$GCL_VERSION
+if [[ ! -x $GCL_DIR/node_modules/.bin/gitlab-ci-local ]]; then
+  gcl_missing=()
+  command -v npm >/dev/null || gcl_missing+=(nodejs npm)
+  command -v rsync >/dev/null || gcl_missing+=(rsync)
+  if ((${#gcl_missing[@]})) && [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${gcl_missing[@]}" >/dev/null
+  fi
+  mkdir -p "$GCL_DIR"
+  npm install --prefix "$GCL_DIR" --cache "$CACHE/npm/cache" --no-fund --no-audit --loglevel=error "gitlab-ci-local@$GCL_VERSION" >/dev/null
+fi

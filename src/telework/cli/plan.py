@@ -47,8 +47,10 @@ def _progress(title: str):
     if not err_console.is_terminal:
         yield lambda *_: None
         return
+    # auto_refresh=False: rich's refresh thread and pyinfra's gevent-patched threading do not
+    # mix (RuntimeError: cannot release un-acquired lock); the bar is redrawn on every update
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                  TimeElapsedColumn(), console=err_console, transient=True, auto_refresh=False) as bar:
         tasks: dict[str, int] = {}
 
         def update(phase: str, host: str, done: int, total: int) -> None:
@@ -56,7 +58,7 @@ def _progress(title: str):
             label = f"{title} {phase}" + (f" {host}" if phase == "apply" else "")
             if key not in tasks:
                 tasks[key] = bar.add_task(escape(label), total=max(total, 1))
-            bar.update(tasks[key], completed=done, total=max(total, 1))
+            bar.update(tasks[key], completed=done, total=max(total, 1), refresh=True)
 
         yield update
 

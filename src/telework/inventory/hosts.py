@@ -8,12 +8,17 @@ overlay`: the lab writes one) maps hosts elsewhere without editing the inventory
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from telework.inventory.model import Inventory
 from telework.inventory.overlay import OVERLAY_KEYS
 from telework.ipam.allocations import Allocations, allocations_path
+
+#: a file of the managed hosts' SSH host keys for every connection (a CI job's file variable),
+#: so that no job writes into the runner user's ~/.ssh/known_hosts; an overlay still wins
+KNOWN_HOSTS_ENV = "TELEWORK_SSH_KNOWN_HOSTS"
 
 
 def group_name(prefix: str, value: str) -> str:
@@ -27,6 +32,7 @@ def host_entries(inv: Inventory, inventory_dir: Path, overlay: dict | None = Non
     endpoints = inv.managed_endpoints()
     # Read once for all endpoints (each is reached on its tunnel address), not once per host.
     allocations = Allocations.load(allocations_path(inventory_dir)) if endpoints else None
+    known_hosts = os.environ.get(KNOWN_HOSTS_ENV)
     entries = []
     for role, server in inv.servers() + endpoints:
         data = {
@@ -36,6 +42,8 @@ def host_entries(inv: Inventory, inventory_dir: Path, overlay: dict | None = Non
             "telework_site": server.site,
             "telework_ring": server.ring,
         }
+        if known_hosts:
+            data["ssh_known_hosts_file"] = known_hosts
         data.update({k: v for k, v in (overlay_hosts.get(server.name) or {}).items() if k in OVERLAY_KEYS})
         groups = [role, group_name("site", server.site)]
         if server.ring:

@@ -69,7 +69,9 @@ def run(inventory_dir: Path | str, *, limit: str | None = None, junitxml: Path |
         env[LIMIT_ENV] = limit
     else:
         env.pop(LIMIT_ENV, None)
-    cmd = [sys.executable, "-m", "pytest", *pytest_args(suite_files(hosts), junitxml, workers, extra)]
+    # pytest runs in the suites' directory: a relative report path is the caller's, not theirs
+    report = Path(junitxml).resolve() if junitxml is not None else None
+    cmd = [sys.executable, "-m", "pytest", *pytest_args(suite_files(hosts), report, workers, extra)]
     code = subprocess.run(cmd, env=env, cwd=host_suites_dir()).returncode
     if code == NO_TESTS:
         raise VerifyError(
