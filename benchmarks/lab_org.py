@@ -62,7 +62,8 @@ class BenchOrg:
 
     @property
     def overlay_file(self) -> Path:
-        return Path("/var/lib/telework/lab") / self.slug / "overlay.yml"
+        """The lab's overlay (its name carries $TELEWORK_LAB_SUFFIX, as telework.lab names it)."""
+        return Path("/var/lib/telework/lab") / (self.slug + os.environ.get("TELEWORK_LAB_SUFFIX", "")) / "overlay.yml"
 
     @property
     def env(self) -> dict[str, str]:

@@ -15,6 +15,14 @@ from telework.lab.topology import build_topology
 from ..conftest import MINIMAL, edit
 
 
+@pytest.fixture(autouse=True)
+def _no_lab_suffix(monkeypatch):
+    """These tests name the labs they expect: another engineer's $TELEWORK_LAB_SUFFIX must not
+    rename them (the suffix has a test of its own below)."""
+    monkeypatch.delenv("TELEWORK_LAB_SUFFIX", raising=False)
+
+
+
 def topology(path=MINIMAL, **kwargs):
     loaded = load_inventory(path)
     assert not loaded.errors
