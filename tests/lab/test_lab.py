@@ -124,15 +124,22 @@ def test_up_twice_keeps_the_running_lab(lab):
     assert LabState.load(lab.topology.slug).pids == before
 
 
-def _lab_objects(slug: str, root_link: str) -> dict:
+def _lab_objects(topo) -> dict:
+    """What exists of this lab's own objects: named from its topology, so another lab of the
+    organisation on the machine ($TELEWORK_LAB_SUFFIX, `tw-gruenfelden-x-*`) is not counted."""
+    slug = topo.slug
+    names = {topo.switch_netns, topo.core_netns, *(h.netns for h in topo.hosts)}
+    names |= {n for home in topo.homes for n in (home.router_netns, home.client_netns) if n}
+    machines = {h.name for h in topo.hosts}
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
               if f"/var/lib/telework/lab/{slug}/" in line.split()[1]]
-    links = subprocess.run(["ip", "-o", "link", "show", root_link], capture_output=True, text=True)
+    links = subprocess.run(["ip", "-o", "link", "show", topo.root_link], capture_output=True, text=True)
     return {
-        "netns": sorted(n for n in existing_netns() if n.startswith(f"tw-{slug}-")),
+        "netns": sorted(n for n in existing_netns() if n in names),
         "mounts": mounts,
         "root_link": links.returncode == 0,
-        "cgroups": sorted(str(p) for p in Path("/sys/fs/cgroup").glob(f"*/tw-{slug}-*")),
+        "cgroups": sorted(str(p) for p in Path("/sys/fs/cgroup").glob(f"*/tw-{slug}-*")
+                          if p.name.removeprefix(f"tw-{slug}-") in machines),
     }
 
 
@@ -142,7 +149,7 @@ def test_down_after_killed_up_cleans_everything_and_up_works_again(lab):
     (Runs last: it restarts the session's lab.)"""
     slug, topo = lab.topology.slug, lab.topology
     subprocess.run([*TELEWORK, "lab", "down", str(lab.inventory)], check=True, capture_output=True)
-    assert _lab_objects(slug, topo.root_link) == {"netns": [], "mounts": [], "root_link": False, "cgroups": []}
+    assert _lab_objects(topo) == {"netns": [], "mounts": [], "root_link": False, "cgroups": []}
 
     up = subprocess.Popen([*TELEWORK, "lab", "up", str(lab.inventory)], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, start_new_session=True)
@@ -156,11 +163,11 @@ def test_down_after_killed_up_cleans_everything_and_up_works_again(lab):
     up.wait()
     state = LabState.load(slug)
     assert state is not None and not state.complete
-    assert _lab_objects(slug, topo.root_link)["netns"]
+    assert _lab_objects(topo)["netns"]
 
     proc = subprocess.run([*TELEWORK, "lab", "down", str(lab.inventory)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert _lab_objects(slug, topo.root_link) == {"netns": [], "mounts": [], "root_link": False, "cgroups": []}
+    assert _lab_objects(topo) == {"netns": [], "mounts": [], "root_link": False, "cgroups": []}
     assert not any(lab_impl.hosts.is_lab_process(pid) for pid in state.pids.values())
 
     proc = subprocess.run([*TELEWORK, "lab", "up", str(lab.inventory)], capture_output=True, text=True)
