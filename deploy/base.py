@@ -1,10 +1,16 @@
-"""Baseline for every host telework manages: apt proxy, time zone, SSH hardening.
+"""Baseline for every host telework manages: apt proxy, time zone, SSH hardening, host firewall.
 
     pyinfra inventory/sample/inventory.py deploy/base.py
 
 Role deploys come after this one (deploy/site.py), so every host starts from the same ground.
 Like every deploy here, it first asks the host in one command for the state of all it manages
 (`prefetch`); the operations then decide from that answer (telework.engine.facts.batch).
+
+The host firewall is one nftables ruleset per host (telework.roles.base.firewall): default drop
+with counters, SSH only from the management networks, and each of the host's roles opens only
+its own ports (its registry entry's `firewall` hook). It is checked by `nft -c` before it
+replaces the live rules, and refused when it would not accept SSH from where this deploy
+connects.
 """
 
 from pyinfra import host
@@ -13,10 +19,14 @@ from telework.engine.declare import changed
 from telework.engine.deploy_support import header, loaded_inventory, render_template
 from telework.engine.facts.batch import prefetch
 from telework.engine.facts.files import PathStates
+from telework.engine.facts.nftables import NftTableLoaded, SshClientAddress
 from telework.engine.facts.packages import PackageStates
 from telework.engine.facts.systemd import UnitStates
 from telework.engine.operations import files, packages, services
+from telework.engine.operations.nftables import ruleset
+from telework.roles.base.firewall import FirewallSettings, host_firewall
 from telework.roles.base.view import base_view
+from telework.roles.registry import roles_serving
 
 inventory_dir = host.data.telework_inventory
 view = base_view(loaded_inventory(inventory_dir), overlay_apt_proxy=host.data.get("apt_proxy"))
@@ -24,11 +34,15 @@ apt_proxy = view.apt_proxy
 
 APT_PROXY = host.data.base_apt_proxy_file
 SSHD = host.data.base_sshd_config_file
+NFT_FILE = host.data.base_firewall_file
+NFT_TABLE = ("inet", host.data.base_firewall_table)
 
 prefetch(
-    PathStates.ask(APT_PROXY, "/etc/localtime", "/etc/timezone", SSHD),
+    PathStates.ask(APT_PROXY, "/etc/localtime", "/etc/timezone", SSHD, NFT_FILE),
     PackageStates.ask(*host.data.base_packages),
-    UnitStates.ask("ssh"),
+    UnitStates.ask("ssh", "nftables"),
+    (NftTableLoaded, {"family": NFT_TABLE[0], "table": NFT_TABLE[1]}),
+    (SshClientAddress, {}),
 )
 
 if apt_proxy:
@@ -65,3 +79,18 @@ sshd = files.put(
 )
 services.service(name="ssh: enabled and running", unit="ssh")
 services.reload(name="ssh: reload after a settings change", unit="ssh", _if=changed(sshd))
+
+firewall = host_firewall(
+    loaded_inventory(inventory_dir), host.name, roles_serving(host.groups), host.data,
+    FirewallSettings(table=NFT_TABLE[1], ssh_port=host.data.base_firewall_ssh_port,
+                     log_rate=host.data.base_firewall_log_rate,
+                     input_log_prefix=host.data.base_firewall_log_prefix_input_drop),
+    header=header(inventory_dir), extra_management=host.data.base_extra_management_networks,
+)
+ruleset(
+    name=f"firewall: drop all but SSH from {len(firewall.ssh_sources)} management network(s)"
+         + "".join(f", {o.name}" for o in firewall.openings[1:]),
+    path=NFT_FILE, table=NFT_TABLE, content=firewall.text,
+    ssh_sources=[str(n) for n in firewall.ssh_sources],
+)
+services.service(name="firewall: nftables loads the ruleset at boot", unit="nftables")

@@ -96,7 +96,8 @@ def test_overlay_shape():
     """The overlay has exactly the keys the pyinfra adapter reads."""
     data = overlay_data(topology(include_notebooks=True))
     assert data["lab"] == "kleinoed"
-    assert set(data["hosts"]["vpn-a"]) == {"ssh_hostname", "ssh_user", "ssh_key", "ssh_known_hosts_file", "apt_proxy"}
+    assert set(data["hosts"]["vpn-a"]) == {"ssh_hostname", "ssh_user", "ssh_key", "ssh_known_hosts_file", "apt_proxy",
+                                          "base_extra_management_networks"}
     assert data["homes"]["home-1"]["client_address"] == "192.168.178.20"
     assert data["homes"]["home-nb-0001"]["client_netns"] == "tw-kleinoed-nb-0001"
 

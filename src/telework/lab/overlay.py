@@ -24,6 +24,9 @@ def overlay_data(topo: Topology) -> dict:
                 "ssh_key": str(d / "id_ed25519"), "ssh_known_hosts_file": str(d / "known_hosts"),
                 # the lab's apt-cacher-ng stands in for the organisation's `settings.apt_proxy`
                 "apt_proxy": topo.apt_proxy_url,
+                # the controller deploys over the lab's management range, which no inventory
+                # names: the host firewall must accept SSH from it
+                "base_extra_management_networks": [str(topo.management)],
             }
             for h in topo.hosts
         },
