@@ -38,6 +38,8 @@ def linked(tmp_path) -> Path:
     (inventory / "pki").mkdir(exist_ok=True)
     (inventory / "telephony.yml").rename(inventory / "pki" / "telephony.yml")
     (inventory / "telephony.yml").symlink_to("pki/telephony.yml")
+    # not a section file, but read by the VPN deploy (uploaded, diffed in a plan)
+    (inventory / "pki" / "ca.crt").symlink_to(outside / "fifo")
     return inventory
 
 
@@ -45,7 +47,8 @@ def test_links_out_of_the_inventory_are_refused_by_name(linked):
     files, problems = scan_inventory(linked)
     assert [(p.rule, str(p.file)) for p in problems] == [
         ("inventory.link_outside", "endpoints/more"), ("inventory.link_outside", "people/x.yml"),
-        ("inventory.link_outside", "people/y.yml"), ("inventory.link_outside", "vpn.yaml")]
+        ("inventory.link_outside", "people/y.yml"), ("inventory.link_outside", "pki/ca.crt"),
+        ("inventory.link_outside", "vpn.yaml")]
     assert linked / "telephony.yml" in files and linked / "people" / "x.yml" not in files
 
 
@@ -55,7 +58,7 @@ def test_validate_names_the_links_and_nothing_of_their_targets(linked):
                           text=True, timeout=120, env=env)
     out = done.stdout + done.stderr
     assert done.returncode == 1 and "Traceback" not in out
-    for name in ("people/x.yml", "people/y.yml", "endpoints/more", "vpn.yaml"):
+    for name in ("people/x.yml", "people/y.yml", "endpoints/more", "pki/ca.crt", "vpn.yaml"):
         assert f"{name}: error: a symbolic link leading out of the inventory directory" in out, out
     assert SECRET not in out and "root:" not in out and "outside" not in out
     # the link that stays inside was read: the telephony section is there, so no error about it
@@ -65,5 +68,5 @@ def test_validate_names_the_links_and_nothing_of_their_targets(linked):
 def test_the_loader_refuses_them_too(linked):
     loaded = load_inventory(linked, check=False)
     assert {str(p.file) for p in loaded.problems if p.rule == "inventory.link_outside"} == {
-        "people/x.yml", "people/y.yml", "endpoints/more", "vpn.yaml"}
+        "people/x.yml", "people/y.yml", "endpoints/more", "pki/ca.crt", "vpn.yaml"}
     assert all(p.username != "root" for p in loaded.model.people)

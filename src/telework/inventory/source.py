@@ -214,9 +214,12 @@ def section_files(root: Path) -> list[Path]:
 def scan_inventory(root: Path) -> tuple[list[Path], list[Problem]]:
     """(section files in path order, a problem per symbolic link that leaves the inventory).
 
-    Links are judged by where they point (`os.path.realpath`, which reads links, never the
-    files): one whose target is outside `root` is neither opened nor followed. Links inside the
-    inventory are followed once (a loop of links is not walked twice)."""
+    Every link below `root` (but .git/) is judged, not only section files: allocations.yml, pki/,
+    secrets/ and access/ are read by other parts of telework (a pki/ca.crt linking to
+    /etc/shadow would be uploaded and shown in a plan diff), and a loaded inventory is where
+    every command starts. Links are judged by where they point (`os.path.realpath`, which reads
+    links, never the files): one whose target is outside `root` is neither opened nor followed.
+    Links inside the inventory are followed once (a loop of links is not walked twice)."""
     top = Path(os.path.realpath(root))
     files: list[Path] = []
     problems: list[Problem] = []
@@ -231,14 +234,13 @@ def scan_inventory(root: Path) -> tuple[list[Path], list[Problem]]:
             if entry.is_symlink():
                 target = os.path.realpath(entry.path)
                 if not (target == str(top) or target.startswith(str(top) + os.sep)):
-                    if entry.name.endswith((".yml", ".yaml")) or _is_dir(entry):
-                        problems.append(Problem(
-                            "inventory.link_outside", "a symbolic link leading out of the inventory directory: "
-                            "telework neither opens nor follows it",
-                            "replace the link by the file (or directory) itself, or remove it", file=Path(rel)))
+                    problems.append(Problem(
+                        "inventory.link_outside", "a symbolic link leading out of the inventory directory: "
+                        "telework neither opens nor follows it",
+                        "replace the link by the file (or directory) itself, or remove it", file=Path(rel)))
                     continue
             if _is_dir(entry):
-                if not rel_dir.parts and entry.name in NOT_SECTION_DIRS:
+                if not rel_dir.parts and entry.name == ".git":
                     continue
                 real = os.path.realpath(entry.path)
                 if real not in seen:
