@@ -58,3 +58,27 @@ def _result(status: str) -> CheckResult:
 ])
 def test_coverage(statuses, scope, expected):
     assert coverage([_result(s) for s in statuses], scope) == expected
+
+
+def _docbook(requirements: dict[str, str], modules: dict) -> str:
+    heads = [f"<title>{mid} {names['de']}</title>" for mid, names in modules.items()]
+    heads += [f"<title>{rid} {title} [IT-Betrieb] </title>" for rid, title in requirements.items()]
+    return "<book>" + "\n".join(f"<section>{h}<para>text</para></section>" for h in heads) + "</book>"
+
+
+def test_the_kompendium_check_script_finds_changed_and_dropped_requirements():
+    """scripts/check_bsi_yml.py, run by hand against the BSI's XML edition, reports a changed
+    title, a dropped requirement and a missing one (here on a DocBook made from bsi.yml)."""
+    import runpy
+    from pathlib import Path
+
+    script = runpy.run_path(str(Path(__file__).resolve().parents[2] / "scripts" / "check_bsi_yml.py"))
+    requirements = dict(BSI["requirements"])
+    assert script["differences"](BSI, _docbook(requirements, BSI["modules"])) == []
+    requirements["SYS.1.1.A19"] = "Einrichtung lokaler Paketfilter (B)"
+    requirements["CON.1.A4"] = "ENTFALLEN (S)"
+    del requirements["ORP.4.A21"]
+    found = script["differences"](BSI, _docbook(requirements, BSI["modules"]))
+    assert found == ["SYS.1.1.A19: bsi.yml says 'Einrichtung lokaler Paketfilter (S)', the edition "
+                     "'Einrichtung lokaler Paketfilter (B)'", "ORP.4.A21: not in this edition",
+                     "CON.1.A4: dropped in this edition (ENTFALLEN)"]
