@@ -41,6 +41,19 @@ base_firewall_table = "telework"
 base_firewall_log_prefix_input_drop = "tw-input-drop: "
 base_firewall_log_rate = "10/second"
 
+# The plan credential (telework.roles.base.probe): a separate account whose key may only run
+# telework's read-only probe, so a merge-request plan job holds no key that can change a host.
+# Set the public key of the plan job's key (one line of authorized_keys) in the inventory's
+# group_data/all.py; None: no plan account (plans need the deploy credential).
+base_plan_public_key = None
+base_plan_user = "telework-plan"
+base_plan_home = "/var/lib/telework/plan"
+# The probe, and the sudoers rule that lets the plan account run it (and nothing else) as root.
+base_probe_file = "/usr/local/lib/telework/telework-probe"
+base_probe_sudoers_file = "/etc/sudoers.d/telework-plan"
+# What the probe needs on the host: sudo to run as root, python3 to validate requests.
+base_probe_packages = ["sudo", "python3-minimal"]
+
 # --- shared by vpn_concentrator and auth_server ---------------------------------------------
 # UDP port of the auth servers' RADIUS service (Access-Requests, RFC 2865); the concentrators
 # ask it there.
