@@ -75,6 +75,24 @@ def test_plan_with_the_plan_credential_is_the_plan_with_the_deploy_credential(or
     assert {h["name"]: h["status"] for h in as_planner["hosts"]} == {h: "unchanged" for h in HOSTS}
 
 
+def test_a_change_plans_the_same_with_either_credential(org, planner, tmp_path):
+    """A person changes department: the access policy's diff (the old ruleset read through the
+    probe: world-readable) and the client-config-dir change are the same with both credentials."""
+    from .test_plan_vpn import WITHOUT_FINANZEN, set_department
+
+    _key, deploy, plan_overlay = planner
+    old = set_department(org, WITHOUT_FINANZEN, "kaemmerei")
+    try:
+        code_deploy, as_root, err = _plan(org, deploy, tmp_path / "root.json", limit="vpn-a,vpn-b")
+        assert code_deploy == 2, err
+        code_plan, as_planner, err = _plan(org, plan_overlay, tmp_path / "planner.json", limit="vpn-a,vpn-b")
+        assert code_plan == 2, err
+        assert [h["changes"] for h in as_planner["hosts"]] == [h["changes"] for h in as_root["hosts"]]
+        assert any(c.get("diff") for h in as_planner["hosts"] for c in h["changes"])
+    finally:
+        set_department(org, WITHOUT_FINANZEN, old)
+
+
 @pytest.mark.parametrize(("what", "command", "after"), [
     ("a file", "touch /etc/telework-planner-was-here", "test ! -e /etc/telework-planner-was-here"),
     ("a file, as sh -c", "sh -c 'touch /etc/telework-planner-was-here'", "test ! -e /etc/telework-planner-was-here"),

@@ -7,8 +7,12 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+
+from pyinfra.facts.files import FileContents
 
 from telework.engine.deploy_support import render_template
 from telework.engine.facts.batch import Batch
@@ -50,6 +54,32 @@ def test_a_plan_batch_runs(probe, tmp_path):
 def test_one_fact_alone_runs(probe):
     done = ask(probe, PackageStates().command(packages=("tzdata",)))
     assert done.returncode == 0, done.stderr
+
+
+def test_a_world_readable_file_is_read_a_private_one_is_not(probe):
+    """The old text of a managed file (for a plan's diff) is read when anyone on the host could
+    read it; a secret file (0600, or in a directory only root may enter) is refused."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory:  # pytest's tmp root is 0700
+        _read_checks(probe, Path(directory))
+
+
+def _read_checks(probe, tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    public, private = tmp_path / "public.conf", tmp_path / "private.key"
+    public.write_text("listen 1812\n")
+    private.write_text("SECRET\n")
+    public.chmod(0o644)
+    private.chmod(0o600)
+    done = ask(probe, str(FileContents().command(path=str(public))))
+    assert done.returncode == 0 and done.stdout == "listen 1812\n", done.stderr
+    assert ask(probe, str(FileContents().command(path=str(tmp_path / "absent")))).returncode == 0
+    refused = ask(probe, str(FileContents().command(path=str(private))))
+    assert refused.returncode == 126 and "SECRET" not in refused.stdout
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    (locked / "public.conf").write_text("x\n")
+    (locked / "public.conf").chmod(0o644)
+    assert ask(probe, str(FileContents().command(path=str(locked / "public.conf")))).returncode == 126
 
 
 @pytest.mark.parametrize(("what", "script", "raw"), [

@@ -8,14 +8,17 @@ package and sysctl names, never `;`, `|`, `$(...)`. Everything else (a write, a 
 a package install) is refused before anything runs.
 
 The templates are the facts' own `command()` with marker arguments, so they cannot drift from
-what the plan sends; the base role writes them to the host with the probe.
+what the plan sends; the base role writes them to the host with the probe. One more: pyinfra's
+`FileContents` (the old text of a managed file, for a plan's diff), allowed only for a file any
+account on the host could read (world-readable, in directories anyone may enter): a secret
+file, 0600 or 0640, is never read through the plan account.
 """
 
 from __future__ import annotations
 
 import re
 
-from telework.engine.facts.files import PathStates
+from telework.engine.facts.files import PathStates, file_contents_command
 from telework.engine.facts.nftables import NftTableLoaded, SshClientAddress
 from telework.engine.facts.packages import PackageStates
 from telework.engine.facts.systemd import UnitStates
@@ -46,9 +49,21 @@ _FORMS = [
 ]
 
 
+#: any one literal shell word (what `echo` prints back: harmless)
+_LITERAL = r"(?:[A-Za-z0-9_@%+=:,./-]+|'[^'\n]*')"
+
+
+def read_template() -> str:
+    """FileContents' command; the probe checks the path in group `read` is world-readable."""
+    text = re.escape(file_contents_command(_PATH))
+    head, echo = text.rsplit(r"\|\|\ echo\ ", 1)
+    first, rest = head.split(_PATH, 1)
+    return first + f"(?P<read>{PATH})" + rest.replace(_PATH, "(?P=read)") + r"\|\|\ echo\ " + _LITERAL
+
+
 def probe_templates() -> list[str]:
     """Regular expressions (full match) of every fact command the probe may run."""
-    out = []
+    out = [read_template()]
     for cls, kwargs in _FORMS:
         text = re.escape(cls().command(**kwargs))
         for marker in (_PATHS, _NAMES, _PATH, _NAME):  # the longer markers first
