@@ -31,6 +31,7 @@ from telework.plan.selection import parse_limit, select
 from telework.plan.targets import Entry, ReconcileContext, SshTargets, TargetSet
 from telework.roles.registry import Role, roles, roles_serving, unserved_reason
 from telework.secrets.redact import Redactor
+from telework.secrets.store import SecretStore
 
 
 class Planner:
@@ -40,7 +41,7 @@ class Planner:
                  overlay: dict | None = None, deploy_file: Path | str | None = None,
                  redactor: Redactor | None = None, fingerprint_key: bytes | None = None,
                  progress=None, connect_timeout: int = 10, strict: bool = False,
-                 registry: tuple[Role, ...] | None = None):
+                 registry: tuple[Role, ...] | None = None, identity: Path | str | None = None):
         self.inventory_dir = Path(inventory_dir).resolve()
         self.limit = parse_limit(limit)
         self.overlay = overlay if overlay is not None else load_overlay()
@@ -51,6 +52,7 @@ class Planner:
         self.connect_timeout = connect_timeout
         self.strict = strict
         self.registry = roles(registry)
+        self.identity = identity
         self.sets: list[TargetSet] = []
         self.owner: dict[str, TargetSet] = {}
         self.entries: list[Entry] = []
@@ -78,7 +80,9 @@ class Planner:
             if not served:
                 self.unmanaged[name] = unserved_reason(groups, self.registry)
         fingerprint = Fingerprinter(self.fingerprint_key)
-        context = ReconcileContext(self.redactor, fingerprint, self.progress)
+        store = SecretStore(self.inventory_dir, self.identity)
+        context = ReconcileContext(self.redactor, fingerprint, self.progress, secret=store.get,
+                                   overlay=self.overlay)
 
         def deployment(entries, selected, group_data):
             return Deployment(entries, selected, group_data, deploy_file=self.deploy_file,

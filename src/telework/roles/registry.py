@@ -84,6 +84,11 @@ ROLES: tuple[Role, ...] = (
          description="OpenVPN (certificate + TOTP) and WireGuard, the access policy in nftables"),
     Role("auth_server", "telework.roles.vpn", groups=("auth_servers",), data_prefix="radius_",
          description="FreeRADIUS checking the TOTP second factor"),
+    Role("igel", "telework.roles.igel", groups=("igel_devices",), kind="api", data_prefix="igel_",
+         reconciler="telework.roles.igel.ums_targets:reconciler",
+         person_view="telework.roles.igel.person:person_facts",
+         description="IGEL thin clients placed in the UMS (IMI v3): records, ring/site directories, "
+                     "profile assignments, firmware rollout by ring"),
     Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"), data_prefix="pull_",
          cli={"pull": "telework.cli.pull:pull_group"},
          description="the pull agent of endpoints that are offline when CI runs"),

@@ -1,0 +1,222 @@
+"""The IGEL role in `telework plan` and `apply`: the sample's 103 devices against the fake UMS
+over HTTPS, through the real Planner, rollout rings, fingerprints and run records.
+
+The sample's `ums:` section is used as committed, except its URL, which points at the fake
+(served on 127.0.0.1 with a throwaway CA written where `ums.ca_file` says).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from telework.apply.run import ApplyRefused, apply
+from telework.engine.deploy_support import loaded_inventory
+from telework.plan.planner import Planner
+from telework.plan.render import render
+from telework.roles.igel.fake_ums import FakeUms
+from telework.roles.igel.testing import make_tls
+from telework.secrets.run import load_run_secrets
+from telework.secrets.store import SecretStore
+
+from ..conftest import SAMPLE
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "src" / "telework" / "plan" / "plan.schema.json").read_text())
+PASSWORD = "imi-Pa55-w0rd-for-tests"
+PROFILES_12 = ("tw-openvpn-os12", "tw-screenlock-os12", "tw-usb-storage-os12")
+PROFILES_11 = ("tw-openvpn-os11", "tw-rdp-os11", "tw-screenlock-os11", "tw-usb-storage-os11")
+LIMIT = "igel_devices"
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def fake() -> FakeUms:
+    fake = FakeUms()
+    fake.add_user("telework-imi", PASSWORD)
+    fw = {v: fake.add_firmware(v) for v in ("11.10.150.01", "12.5.1", "12.6.0")}
+    for name in PROFILES_12:
+        fake.add_profile(name, fw["12.5.1"])
+    for name in PROFILES_11:
+        fake.add_profile(name, fw["11.10.150.01"])
+    fake.fw = fw
+    return fake
+
+
+@pytest.fixture
+def ums(fake, tmp_path_factory):
+    tls = make_tls(tmp_path_factory.mktemp("tls"))
+    with fake.serve(tls.cert, tls.key) as running:
+        running.tls = tls
+        yield running
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch, ums) -> Path:
+    """The sample in a git repository, with its IMI password as an age secret."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TELEWORK_AGE_IDENTITY", str(tmp_path / "ops-identity.txt"))
+    inventory = tmp_path / "repo" / "inventory"
+    shutil.copytree(SAMPLE, inventory)
+    igel = inventory / "endpoints" / "igel.yml"
+    igel.write_text(re.sub(r"url: https://\S+", f"url: {ums.url}", igel.read_text()))
+    (inventory / "pki").mkdir(exist_ok=True)
+    shutil.copy(ums.tls.ca, inventory / "pki" / "ums-ca.crt")
+    store = SecretStore(inventory)
+    store.init_identity(comment="test")
+    store.set("ums/imi-password", PASSWORD)
+    git(inventory.parent, "init", "-q")
+    git(inventory.parent, "add", "-A")
+    git(inventory.parent, "-c", "user.name=test", "-c", "user.email=t@invalid", "commit", "-qm", "sample")
+    return inventory
+
+
+def _plan(repo: Path, limit: str = LIMIT):
+    """As `telework plan` makes it: redacted and fingerprinted with the run's secrets."""
+    run = load_run_secrets(repo)
+    with Planner(repo, limit=limit, overlay={}, redactor=run.redactor,
+                 fingerprint_key=run.fingerprint_key) as planner:
+        return planner.plan()
+
+
+def test_the_sample_plans_creates_directories_and_assignments(repo, fake):
+    fake.clear_requests()
+    plan = _plan(repo)
+    devices = [h for h in plan.hosts if h.name.startswith("igel-")]
+    dirs = {h.name: h for h in plan.hosts if h.name.startswith("ums-")}
+    assert len(devices) == 103 and set(dirs) == {"ums-pilot", "ums-early", "ums-all"}
+    assert {h.kind for h in plan.hosts} == {"api"} and {h.roles[0] for h in plan.hosts} == {"igel"}
+    assert {h.status for h in plan.hosts} == {"changed"} and plan.exit_code == 2
+    one = plan.host("igel-0001")
+    [create] = one.changes
+    assert create.op == "igel | create device igel-0001 (MAC 00E0C502810E) in gruenfelden/all/rathaus"
+    assert "+serial_number: 177639631" in create.diff and "+site: rathaus" in create.diff
+    # both IGEL OS's profiles go to each ring directory, OS 12 first; no device gets one itself
+    pilot = [c.op for c in dirs["ums-pilot"].changes]
+    assert pilot[:2] == ["igel | create directory gruenfelden", "igel | create directory gruenfelden/pilot"]
+    assert pilot[-7:] == [f"igel | assign directory gruenfelden/pilot: profile {p}"
+                          for p in (*PROFILES_12, *PROFILES_11)]
+    assert not any("directory gruenfelden/all" in op for op in pilot)  # the all ring's, in its turn
+    assert any(op.endswith("profile tw-openvpn-os11") for op in [c.op for c in dirs["ums-all"].changes])
+    assert not any(": profile " in c.op for h in devices for c in h.changes)
+    assert dirs["ums-all"].notes == []  # the mix is intended: not news for every plan
+    # one read of the UMS, whatever the fleet size: only GETs, a fixed number
+    assert {r.method for r in fake.requests} <= {"POST", "GET"}
+    assert fake.count("GET", "/v3/thinclients") == 1
+    jsonschema.validate(json.loads(render(plan, "json")), SCHEMA)
+    assert "igel | create device igel-0001" in render(plan, "text") + render(plan, "markdown")
+
+
+def test_apply_makes_them_ring_by_ring_and_a_second_plan_is_empty(repo, fake):
+    outcome = apply(repo, limit=LIMIT)
+    assert outcome.result == "ok", outcome.record
+    assert [r.ring.name for r in outcome.rings] == ["pilot", "early", "all"]
+    assert len([d for d in fake.s["devices"].values() if not d["movedToBin"]]) == 103
+    record = outcome.record["hosts"]
+    assert record["igel-0001"]["status"] == "changed" and record["igel-0001"]["ring"] == "all"
+    assert record["ums-pilot"]["changed_ops"][0].startswith("igel | create directory")
+    # an OS 12 profile is never assigned to an OS 11 device, and none reaches it (IGEL's rule:
+    # inherited profiles of the other IGEL OS are ignored)
+    os12 = {pid for pid, p in fake.s["profiles"].items() if p["name"].endswith("-os12")}
+    for tc, dev in fake.s["devices"].items():
+        assert not fake.s["assignments"].get(f"tc:{tc}")
+        if fake.s["firmwares"][dev["firmwareID"]]["version"].startswith("11."):
+            assert set(fake.effective_profiles(tc)) and not set(fake.effective_profiles(tc)) & os12
+    again = _plan(repo)
+    assert again.exit_code == 0, [(h.name, [c.op for c in h.changes], h.error) for h in again.hosts
+                                  if h.status != "unchanged"]
+    # the run record is stored beside the commit, secrets never in it
+    notes = subprocess.run(["git", "notes", "--ref=refs/notes/telework/runs", "show", "HEAD"], cwd=repo.parent,
+                           capture_output=True, text=True, check=True).stdout
+    assert json.loads(notes.strip().splitlines()[-1])["run_id"] == outcome.record["run_id"]
+    assert PASSWORD not in notes
+
+
+def test_a_reviewed_plan_is_refused_after_the_ums_changed(repo, fake, tmp_path):
+    reviewed = tmp_path / "plan.json"
+    reviewed.write_text(render(_plan(repo), "json"))
+    fake.add_device("00E0C502810E", fake.fw["12.5.1"], name="igel-0001")  # made by hand meanwhile
+    with pytest.raises(ApplyRefused, match="igel-0001: reviewed change not planned now: igel \\| create device igel-0001"):
+        apply(repo, limit=LIMIT, reviewed_plan=reviewed)
+    assert len(fake.s["devices"]) == 1
+
+
+def test_a_partial_move_failure_fails_that_ring_and_stops_the_rollout(repo, fake):
+    assert apply(repo, limit=LIMIT).result == "ok"
+    # every ring's devices move to another site directory; two pilot moves fail
+    igel = repo / "endpoints" / "igel.yml"
+    text = igel.read_text()
+    igel.write_text(re.sub(r"(\{name: igel-\d+, site: \S+, [^}]*)\}", r"\1, ums_directory: moved}", text))
+    git(repo.parent, "-c", "user.name=test", "-c", "user.email=t@invalid", "commit", "-qam", "move all")
+    loaded_inventory.cache_clear()  # one process, two inventories: as two CLI runs would see them
+    plan = _plan(repo)
+    pilot = sorted(h.name for h in plan.hosts if h.ring == "pilot" and h.name.startswith("igel-"))
+    assert len(pilot) == 6
+    ids = {d["name"]: i for i, d in fake.s["devices"].items()}
+    for name in pilot[:2]:
+        fake.inject_move_failure(ids[name])
+    outcome = apply(repo, limit=LIMIT)
+    assert outcome.result == "stopped" and outcome.exit_code == 1
+    statuses = {r.ring.name: {outcome.results[n].status for n in r.ring.hosts} for r in outcome.rings}
+    assert statuses["early"] == statuses["all"] == {"skipped"}
+    failed = outcome.results[pilot[0]]
+    assert failed.status == "failed" and "move answered 'does_not_exist'" in failed.error
+    # later rings untouched: their devices are still in their site directories
+    parents = {fake.s["directories"][d["parentID"]]["name"] for d in fake.s["devices"].values()
+               if d["name"] not in pilot}
+    assert "moved" not in parents
+
+
+def test_an_unreachable_ums_makes_every_igel_target_unreachable(repo, ums):
+    ums.stop()
+    plan = _plan(repo)
+    assert {h.status for h in plan.hosts} == {"unreachable"} and plan.exit_code == 1
+    assert "UMS" in plan.host("igel-0001").error
+
+
+def test_a_wrong_password_is_named_and_never_shown(repo, fake):
+    fake.add_user("telework-imi", "another-password-entirely")
+    plan = _plan(repo)
+    assert {h.status for h in plan.hosts} == {"unreachable"}
+    assert PASSWORD not in render(plan, "json")
+
+
+def test_person_show_lists_the_igel_device_as_the_ums_reports_it(repo, fake):
+    from click.testing import CliRunner
+
+    from telework.cli.main import cli as main
+
+    assert apply(repo, limit=LIMIT).result == "ok"
+    runner = CliRunner()
+    result = runner.invoke(main, ["person", "show", "gpetrovic", str(repo), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [device] = [d for d in json.loads(result.output)["devices"] if d["kind"] == "igel_devices"]
+    ums = device["ums"]
+    assert device["name"] == "igel-0003" and ums["directory"] == "/gruenfelden/all/rathaus"
+    assert ums["firmware"] == "11.10.150.01" and ums["profiles"] == list(PROFILES_11)
+    assert ums["assigned_to_device"] == []
+    assert ums["inherited_profiles"] == [*PROFILES_12, *PROFILES_11]  # OS 12 ones ignored by OS 11
+    assert "last_contact" in ums
+    text = runner.invoke(main, ["person", "show", "gpetrovic", str(repo)])
+    assert text.exit_code == 0 and "igel-0003" in text.output and "11.10.150.01" in text.output
+
+
+def test_person_show_survives_an_unreachable_ums(repo, ums):
+    from click.testing import CliRunner
+
+    from telework.cli.main import cli as main
+
+    ums.stop()
+    result = CliRunner().invoke(main, ["person", "show", "gpetrovic", str(repo), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [device] = [d for d in json.loads(result.output)["devices"] if d["kind"] == "igel_devices"]
+    assert "error" in device["ums"]
