@@ -58,7 +58,7 @@ def _city(work: Path, devices: int, url: str, ca: Path, slug: str) -> Path:
     igel = inventory / "endpoints" / "igel.yml"
     igel.write_text(re.sub(r"url: https://\S+", f"url: {url}", igel.read_text()))
     (inventory / "pki").mkdir(exist_ok=True)
-    shutil.copy(ca, inventory / "pki" / "ums-ca.crt")
+    shutil.copy(ca, inventory / "pki" / "ca.crt")
     store = SecretStore(inventory)
     store.init_identity(comment="bench")
     store.set("ums/imi-password", PASSWORD)

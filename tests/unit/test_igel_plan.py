@@ -70,7 +70,7 @@ def repo(tmp_path: Path, monkeypatch, ums) -> Path:
     igel = inventory / "endpoints" / "igel.yml"
     igel.write_text(re.sub(r"url: https://\S+", f"url: {ums.url}", igel.read_text()))
     (inventory / "pki").mkdir(exist_ok=True)
-    shutil.copy(ums.tls.ca, inventory / "pki" / "ums-ca.crt")
+    shutil.copy(ums.tls.ca, inventory / "pki" / "ca.crt")
     store = SecretStore(inventory)
     store.init_identity(comment="test")
     store.set("ums/imi-password", PASSWORD)

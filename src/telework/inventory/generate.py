@@ -732,8 +732,11 @@ def _ums_section(org: _Org) -> str:
 # administrator has imported them. The password is the age secret `password_secret`.
 ums:
   url: https://ums.{DOMAIN}:8443
-  # The CA that issued the UMS's TLS certificate (telework verifies it; never switched off).
-  ca_file: pki/ums-ca.crt
+  # In the Rathaus server network.
+  address: 10.20.0.41/24
+  # The CA that issued the UMS's TLS certificate (telework verifies it; never switched off):
+  # the organisation's own (`telework pki init`), which also signs the VPN servers.
+  ca_file: pki/ca.crt
   user: telework-imi
   password_secret: ums/imi-password
   root: {org.slug}

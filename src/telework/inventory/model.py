@@ -317,6 +317,8 @@ class Ums(Model):
     """
 
     url: str = Field(pattern=r"^https://[^/\s]+/?$", description="the UMS, e.g. https://ums.example.org:8443")
+    address: Interface | None = Field(None, description="the UMS server's address with mask in a site network "
+                                      "(the lab runs its stand-in there)")
     ca_file: str = Field(description="PEM file (relative to the inventory) of the CA that issued the UMS certificate")
     user: str = Field(min_length=1, description="IMI account telework logs in with")
     password_secret: str = Field("ums/imi-password", description="age secret holding that account's password")

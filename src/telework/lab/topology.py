@@ -147,6 +147,8 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
             name=endpoint.name, group=group, netns=f"tw-{slug}-{endpoint.name}",
             management_address=next(mgmt_hosts), home=f"home-{endpoint.name}",
         ))
+    if inv.ums is not None and inv.ums.address is not None:
+        hosts.append(_ums_host(inv, slug, networks, next(mgmt_hosts)))
     hostless: list[LabNetwork] = []
     for net in inv.networks:
         if net.name in networks:
@@ -165,6 +167,24 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
         internet=internet, networks=list(networks.values()), hosts=hosts, homes=homes, hostless_networks=hostless,
         vpn_routes=_vpn_routes(inv),
     )
+
+
+#: the lab host standing in for the organisation's IGEL UMS (it runs the fake UMS, see
+#: telework.roles.igel.lab); no role deploys it
+UMS_HOST = "ums"
+
+
+def _ums_host(inv: Inventory, slug: str, networks: dict[str, LabNetwork], management) -> LabHost:
+    iface = netaddr.IPNetwork(str(inv.ums.address))
+    net = next((n for n in inv.networks if iface.ip in netaddr.IPNetwork(str(n.prefix))), None)
+    if net is None:
+        raise LabError(f"ums.address {iface} lies in no inventory network")
+    if net.name not in networks:
+        prefix = netaddr.IPNetwork(str(net.prefix))
+        gw = netaddr.IPAddress(str(net.gateway)) if net.gateway else netaddr.IPAddress(prefix.first + 1)
+        networks[net.name] = LabNetwork(net.name, f"br-n{len(networks)}", prefix, gw)
+    return LabHost(name=UMS_HOST, group="ums", netns=f"tw-{slug}-{UMS_HOST}", management_address=management,
+                   address=iface, network=net.name, gateway=networks[net.name].gateway)
 
 
 def _vpn_routes(inv: Inventory) -> list[tuple[netaddr.IPNetwork, netaddr.IPAddress]]:
