@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import jsonschema
@@ -220,3 +221,83 @@ def test_person_show_survives_an_unreachable_ums(repo, ums):
     assert result.exit_code == 0, result.output
     [device] = [d for d in json.loads(result.output)["devices"] if d["kind"] == "igel_devices"]
     assert "error" in device["ums"]
+
+
+def _edit(repo: Path, pattern: str, replacement: str) -> None:
+    igel = repo / "endpoints" / "igel.yml"
+    text = igel.read_text()
+    new = re.sub(pattern, replacement, text)
+    assert new != text, pattern
+    igel.write_text(new)
+    git(repo.parent, "-c", "user.name=test", "-c", "user.email=t@invalid", "commit", "-qam", pattern)
+    loaded_inventory.cache_clear()
+
+
+def test_a_firmware_rollout_reaches_the_pilot_ring_only(repo, fake):
+    """The pilot ring's version goes up: its devices get settings2tc and a reboot, and take the
+    firmware the administrator assigned to the pilot directory (the device side is SIMULATED)."""
+    assert apply(repo, limit=LIMIT).result == "ok"
+    for tc in fake.s["devices"]:
+        fake.set_online(tc, True)
+    pilot_dir = next(k for k, d in fake.s["directories"].items() if d["name"] == "pilot")
+    fake.set_directory_firmware(pilot_dir, fake.add_firmware("12.7.0"))
+    _edit(repo, r"pilot: \[12\.6\.0\]", "pilot: [12.7.0]")
+    plan = _plan(repo)
+    changed = {h.name: [c.op for c in h.changes] for h in plan.hosts if h.changes}
+    pilot = sorted(h.name for h in plan.hosts if h.ring == "pilot" and h.name.startswith("igel-"))
+    assert set(changed) == set(pilot)
+    assert all(ops == [f"igel | command device {n} (MAC {ops[0].split('MAC ')[1].split(')')[0]}): firmware_update"]
+               for n, ops in changed.items())
+    assert "-firmware: 12.6.0" in plan.host(pilot[0]).changes[0].diff
+    outcome = apply(repo, limit=LIMIT)
+    assert outcome.result == "ok"
+    versions = {fake.s["firmwares"][d["firmwareID"]]["version"] for d in fake.s["devices"].values()
+                if d["name"] in pilot}
+    assert versions == {"12.7.0"}
+    after = _plan(repo)
+    assert after.exit_code == 0  # the inventory's installed version is now behind: a note, no change
+    assert any("another firmware" in n for n in after.host(pilot[0]).notes)
+
+
+def test_settings2tc_of_an_apply_stays_under_the_configured_rate(repo, fake):
+    """Every device moves: one settings2tc per device, spaced by the inventory's command_rate,
+    across the rings (one throttle for the run), as the fake's request log shows."""
+    assert apply(repo, limit=LIMIT).result == "ok"
+    for tc in fake.s["devices"]:
+        fake.set_online(tc, True)
+    _edit(repo, r"command_rate: 2\.0", "command_rate: 80.0")
+    _edit(repo, r"(\{name: igel-\d+, site: \S+, [^}]*)\}", r"\1, ums_directory: moved}")
+    fake.clear_requests()
+    assert apply(repo, limit=LIMIT).result == "ok"
+    sent = fake.matching("POST", "/v3/thinclients", {"command": "settings2tc"})
+    assert sum(r.items for r in sent) == 103
+    assert max(r.items for r in sent) <= 25  # the default batch
+    for earlier, later in zip(sent, sent[1:]):
+        assert later.time - earlier.time >= earlier.items / 80.0 - 1e-3
+
+
+def test_the_audit_links_a_ring_move_to_the_apply_that_made_it_in_the_ums(repo, fake):
+    """A run limited to other devices reaches the commit first but does not move the device; the
+    audit names the later run that did, with what it did in the UMS."""
+    from telework.audit.i18n import Catalogue
+    from telework.audit.log import Audit, entry_json
+
+    assert apply(repo, limit=LIMIT).result == "ok"
+    for tc in fake.s["devices"]:
+        fake.set_online(tc, True)
+    _edit(repo, r"(\{name: igel-0001, site: rathaus, owner: dseidel, ring: )all", r"\1pilot")
+    time.sleep(1.1)  # run records carry start times in seconds: keep the runs' order unambiguous
+    limited = apply(repo, limit="igel-0002")
+    assert limited.result == "ok"
+    time.sleep(1.1)
+    made = apply(repo, limit=LIMIT)
+    assert made.result == "ok", made.record["hosts"].get("igel-0001")
+    assert made.record["hosts"]["igel-0001"]["status"] == "changed"
+    with Audit(repo) as audit:
+        [entry] = [e for e in audit.log(device="igel-0001") if e.event.kind == "device_ring_changed"]
+        data = entry_json(entry, Catalogue("en"), audit.tz)
+    assert data["applied"]["first"]["run_id"] == limited.record["run_id"]
+    device = data["applied"]["made_on_device"]
+    assert device["run_id"] == made.record["run_id"]
+    assert any(op.startswith("igel | move device igel-0001") and op.endswith("gruenfelden/pilot/rathaus")
+               for op in device["ops"])
