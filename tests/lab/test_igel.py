@@ -16,17 +16,13 @@ import subprocess
 import pytest
 
 from telework.lab.topology import UMS_HOST
-from telework.roles.igel.lab import fake_ums_state, start_fake_ums, stop_fake_ums
+from telework.roles.igel.lab import fake_ums_state, stop_fake_ums
 from telework.secrets.store import SecretStore
 
 from .conftest import SAMPLE, VENV_BIN, run
 
 pytestmark = pytest.mark.lab
 
-PROFILES = [*({"name": n, "firmware": "12.5.1"} for n in ("tw-openvpn-os12", "tw-screenlock-os12",
-                                                          "tw-usb-storage-os12")),
-            *({"name": n, "firmware": "11.10.150.01"} for n in ("tw-openvpn-os11", "tw-rdp-os11",
-                                                                "tw-screenlock-os11", "tw-usb-storage-os11"))]
 PASSWORD = "lab-imi-password-0815-not-real"
 
 
@@ -44,8 +40,9 @@ def city(lab, tmp_path_factory):
     for args in (["init", "-q"], ["add", "-A"],
                  ["-c", "user.name=t", "-c", "user.email=t@invalid", "commit", "-qm", "city"]):
         run(["git", *args], cwd=inventory)
-    url = start_fake_ums(lab.topology, inventory, store, firmwares=["11.10.150.01", "12.5.1", "12.6.0"],
-                         profiles=PROFILES)
+    started = run([str(VENV_BIN / "telework"), "lab", "fake-ums", str(inventory), "--firmware", "11.10.150.01",
+                   "--firmware", "12.5.1", "--firmware", "12.6.0"], env=env)
+    url = started.stdout.split("FAKE UMS on lab host ums: ")[1].split()[0]
     run(["git", "add", "-A"], cwd=inventory)  # the UMS certificate is recorded in pki/issued.yml
     run(["git", "-c", "user.name=t", "-c", "user.email=t@invalid", "commit", "-qm", "ums certificate"],
         cwd=inventory)

@@ -87,6 +87,7 @@ ROLES: tuple[Role, ...] = (
     Role("igel", "telework.roles.igel", groups=("igel_devices",), kind="api", data_prefix="igel_",
          reconciler="telework.roles.igel.ums_targets:reconciler",
          person_view="telework.roles.igel.person:person_facts",
+         lab_commands={"fake-ums": "telework.roles.igel.lab_cli:fake_ums"},
          description="IGEL thin clients placed in the UMS (IMI v3): records, ring/site directories, "
                      "profile assignments, firmware rollout by ring"),
     Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"), data_prefix="pull_",

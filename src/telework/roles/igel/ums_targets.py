@@ -134,8 +134,9 @@ class IgelTargets(Reconciler):
         ca = self.inventory_dir / ums.ca_file
         if not ca.is_file():
             raise UmsConfigError(f"{self._where('ca_file')}: {ca} does not exist; put the PEM certificate "
-                                 "of the CA that issued the UMS's TLS certificate there (telework never "
-                                 "switches verification off)")
+                                 "of the CA that issued the UMS's TLS certificate there (`telework pki "
+                                 "init` makes the organisation's own CA; telework never switches "
+                                 "verification off)")
         password = self.context.secret(ums.password_secret)
         url = ((self.context.overlay or {}).get("ums") or {}).get("url") or ums.url
         defaults = load_group_data(group_data_dirs(self.inventory_dir)).get(GROUP, {})
