@@ -272,8 +272,8 @@ def test_settings2tc_of_an_apply_stays_under_the_configured_rate(repo, fake):
     sent = fake.matching("POST", "/v3/thinclients", {"command": "settings2tc"})
     assert sum(r.items for r in sent) == 103
     assert max(r.items for r in sent) <= 25  # the default batch
-    for earlier, later in zip(sent, sent[1:]):
-        assert later.time - earlier.time >= earlier.items / 80.0 - 1e-3
+    for earlier, later in zip(sent, sent[1:]):  # arrival times: allow 20 ms of network jitter
+        assert later.time - earlier.time >= earlier.items / 80.0 - 0.02
 
 
 def test_the_audit_links_a_ring_move_to_the_apply_that_made_it_in_the_ums(repo, fake):

@@ -140,6 +140,9 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
             gateway=networks[net.name].gateway,
             public_address=netaddr.IPAddress(str(public)) if public else None,
         ))
+    # before the endpoints: every host keeps its management address with or without notebooks
+    if inv.ums is not None and inv.ums.address is not None:
+        hosts.append(_ums_host(inv, slug, networks, next(mgmt_hosts)))
     for group, endpoint in inv.managed_endpoints():
         if group == "notebooks" and not include_notebooks:
             continue
@@ -147,8 +150,6 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
             name=endpoint.name, group=group, netns=f"tw-{slug}-{endpoint.name}",
             management_address=next(mgmt_hosts), home=f"home-{endpoint.name}",
         ))
-    if inv.ums is not None and inv.ums.address is not None:
-        hosts.append(_ums_host(inv, slug, networks, next(mgmt_hosts)))
     hostless: list[LabNetwork] = []
     for net in inv.networks:
         if net.name in networks:
