@@ -301,3 +301,32 @@ def test_the_audit_links_a_ring_move_to_the_apply_that_made_it_in_the_ums(repo, 
     assert device["run_id"] == made.record["run_id"]
     assert any(op.startswith("igel | move device igel-0001") and op.endswith("gruenfelden/pilot/rathaus")
                for op in device["ops"])
+
+
+def test_verify_runs_the_igel_suite_once_for_igel_targets(repo):
+    """`telework verify --limit igel_devices` has no SSH host to check but the IGEL suite."""
+    from telework.verify.run import api_suites
+
+    suites, chosen = api_suites(repo, "igel_devices")
+    assert [s.name for s in suites] == ["test_igel.py"] and "igel-0001" in chosen
+    assert api_suites(repo, "vpn-a")[0] == []
+    with pytest.raises(Exception, match="matches no host and no group"):
+        api_suites(repo, "no-such-host")
+
+
+def test_the_igel_suite_passes_against_the_applied_ums_and_fails_on_a_crossed_profile(repo, fake):
+    """The host suite run as `telework verify` runs it, against the fake UMS after apply."""
+    from telework.resources import host_suites_dir
+    from telework.verify.run import pytest_args
+
+    assert apply(repo, limit=LIMIT).result == "ok"
+    env = {**__import__("os").environ, "TELEWORK_VERIFY": "1", "TELEWORK_INVENTORY": str(repo)}
+    cmd = [__import__("sys").executable, "-m", "pytest", *pytest_args([host_suites_dir() / "test_igel.py"])]
+    done = subprocess.run(cmd, env=env, cwd=host_suites_dir(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "2 passed" in done.stdout
+    tc = next(i for i, d in fake.s["devices"].items() if d["name"] == "igel-0003")  # IGEL OS 11
+    os12 = next(i for i, p in fake.s["profiles"].items() if p["name"] == "tw-openvpn-os12")
+    fake.s["assignments"][f"tc:{tc}"] = [["profile", os12]]  # made by hand past the UMS's rule
+    done = subprocess.run(cmd, env=env, cwd=host_suites_dir(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "igel-0003: other IGEL OS ['tw-openvpn-os12']" in done.stdout

@@ -15,7 +15,6 @@ the set it belongs to.
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from telework.inventory.hosts import host_entries
 from telework.inventory.overlay import load_overlay
 from telework.plan.records import HostPlan, HostResult, Plan
 from telework.plan.selection import parse_limit, select
-from telework.plan.targets import Entry, ReconcileContext, SshTargets, TargetSet
+from telework.plan.targets import Entry, ReconcileContext, SshTargets, TargetSet, make_reconciler
 from telework.roles.registry import Role, roles, roles_serving, unserved_reason
 from telework.secrets.redact import Redactor
 from telework.secrets.store import SecretStore
@@ -156,8 +155,4 @@ class Planner:
 
 
 def _reconciler(role: Role, loaded, context: ReconcileContext) -> TargetSet:
-    factory = role.reconciler
-    if isinstance(factory, str):
-        module, attribute = factory.split(":")
-        factory = getattr(importlib.import_module(module), attribute)
-    return factory(loaded, context)
+    return make_reconciler(role, loaded, context)

@@ -113,6 +113,17 @@ class SshTargets(TargetSet):
         return self.deployment.remote_commands(name) if self.deployment else None
 
 
+def make_reconciler(role, loaded, context: ReconcileContext | None = None) -> TargetSet:
+    """An API role's reconciler from its registry entry ("module:factory" or the factory)."""
+    import importlib
+
+    factory = role.reconciler
+    if isinstance(factory, str):
+        module, attribute = factory.split(":")
+        factory = getattr(importlib.import_module(module), attribute)
+    return factory(loaded, context or ReconcileContext())
+
+
 def item_change(op: str, action: str, before: dict | None, after: dict | None, *,
                 context: ReconcileContext, identity: list[str] | None = None) -> Change:
     """The Change of one API object: `action` (create, update, move, assign, unassign, delete,
