@@ -330,3 +330,16 @@ def test_the_igel_suite_passes_against_the_applied_ums_and_fails_on_a_crossed_pr
     fake.s["assignments"][f"tc:{tc}"] = [["profile", os12]]  # made by hand past the UMS's rule
     done = subprocess.run(cmd, env=env, cwd=host_suites_dir(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 1 and "igel-0003: other IGEL OS ['tw-openvpn-os12']" in done.stdout
+
+
+def test_an_itg_error_names_the_device_and_the_fix(repo, fake):
+    """A device in the UMS recycle bin (no call may act on it, ITG-0A018) fails its target only,
+    with its name, MAC and what to do."""
+    tc = fake.add_device("00E0C502810E", fake.fw["12.5.1"], name="igel-0001")
+    fake.move_to_bin(tc)
+    plan = _plan(repo)
+    one = plan.host("igel-0001")
+    assert one.status == "failed" and plan.exit_code == 1
+    assert "igel-0001" in one.error and "00E0C502810E" in one.error and "ITG-0A018" in one.error
+    assert "restore it there" in one.error
+    assert plan.host("igel-0002").status == "changed"  # the others are planned as usual
