@@ -343,3 +343,14 @@ def test_an_itg_error_names_the_device_and_the_fix(repo, fake):
     assert "igel-0001" in one.error and "00E0C502810E" in one.error and "ITG-0A018" in one.error
     assert "restore it there" in one.error
     assert plan.host("igel-0002").status == "changed"  # the others are planned as usual
+
+
+def test_a_ring_firmware_for_an_unknown_ring_is_an_error_naming_file_and_line(repo):
+    from telework.core.problems import TeleworkError
+
+    _edit(repo, r"    pilot: \[12\.6\.0\]", "    pilots: [12.6.0]")
+    with pytest.raises(TeleworkError) as caught:
+        _plan(repo)
+    message = str(caught.value)
+    assert re.search(r"endpoints/igel\.yml:\d+: ring 'pilots' is not one of the rollout_rings", message)
+    assert "fix the ring name" in message
