@@ -149,6 +149,10 @@ def test_a_reviewed_plan_is_refused_after_the_ums_changed(repo, fake, tmp_path):
     with pytest.raises(ApplyRefused, match="igel-0001: reviewed change not planned now: igel \\| create device igel-0001"):
         apply(repo, limit=LIMIT, reviewed_plan=reviewed)
     assert len(fake.s["devices"]) == 1
+    fake.s["devices"].clear()  # the hand-made record goes again: the UMS is as reviewed
+    outcome = apply(repo, limit=LIMIT, reviewed_plan=reviewed)
+    assert outcome.result == "ok" and len(fake.s["devices"]) == 103
+    assert outcome.record["reviewed_plan"]
 
 
 def test_a_partial_move_failure_fails_that_ring_and_stops_the_rollout(repo, fake):
