@@ -358,3 +358,20 @@ def test_a_ring_firmware_for_an_unknown_ring_is_an_error_naming_file_and_line(re
     message = str(caught.value)
     assert re.search(r"endpoints/igel\.yml:\d+: ring 'pilots' is not one of the rollout_rings", message)
     assert "fix the ring name" in message
+
+
+def test_bootstrap_writes_a_setup_ini_per_site_and_igel_os(tmp_path):
+    from click.testing import CliRunner
+
+    from telework.cli.main import cli as main
+    from telework.roles.igel import vlist
+
+    result = CliRunner().invoke(main, ["igel", "bootstrap", str(SAMPLE), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    os12 = vlist.parse((tmp_path / "rathaus" / "os12" / "setup.ini").read_text())
+    assert os12["system.remotemanager.connector0.address"] == {"value": "ums.gruenfelden.example"}
+    assert os12["system.remotemanager.connector0.port"] == {"value": "8443"}
+    assert os12["system.remotemanager.ums_structure_tag"] == {"value": "rathaus"}
+    os11 = vlist.parse((tmp_path / "buergerbuero-sued" / "os11" / "setup.ini").read_text())
+    assert os11["system.remotemanager.server0.port"] == {"value": "30001"}
+    assert len(list(tmp_path.rglob("setup.ini"))) == 6

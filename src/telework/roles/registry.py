@@ -86,6 +86,7 @@ ROLES: tuple[Role, ...] = (
          description="FreeRADIUS checking the TOTP second factor"),
     Role("igel", "telework.roles.igel", groups=("igel_devices",), kind="api", data_prefix="igel_",
          reconciler="telework.roles.igel.ums_targets:reconciler",
+         cli={"igel": "telework.roles.igel.cli:igel_group"},
          person_view="telework.roles.igel.person:person_facts",
          lab_commands={"fake-ums": "telework.roles.igel.lab_cli:fake_ums"},
          description="IGEL thin clients placed in the UMS (IMI v3): records, ring/site directories, "
