@@ -349,15 +349,19 @@ def test_an_itg_error_names_the_device_and_the_fix(repo, fake):
     assert plan.host("igel-0002").status == "changed"  # the others are planned as usual
 
 
-def test_a_ring_firmware_for_an_unknown_ring_is_an_error_naming_file_and_line(repo):
-    from telework.core.problems import TeleworkError
-
+def test_a_ring_firmware_for_an_unknown_ring_is_an_error_naming_file_and_line(repo, fake):
+    """The IGEL targets fail with the file, line and fix, before the UMS is asked; a plan of
+    other hosts is not held up by it."""
     _edit(repo, r"    pilot: \[12\.6\.0\]", "    pilots: [12.6.0]")
-    with pytest.raises(TeleworkError) as caught:
-        _plan(repo)
-    message = str(caught.value)
+    fake.clear_requests()
+    plan = _plan(repo)
+    assert {h.status for h in plan.hosts} == {"failed"} and plan.exit_code == 1
+    message = plan.host("igel-0001").error
     assert re.search(r"endpoints/igel\.yml:\d+: ring 'pilots' is not one of the rollout_rings", message)
     assert "fix the ring name" in message
+    assert fake.requests == []  # nothing read, nothing changed
+    with Planner(repo, limit="sip_servers", overlay={}) as planner:
+        assert [h.name for h in planner.plan().hosts] == ["sip-1"]
 
 
 def test_bootstrap_writes_a_setup_ini_per_site_and_igel_os(tmp_path):

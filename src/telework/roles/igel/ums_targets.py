@@ -101,7 +101,10 @@ class IgelTargets(Reconciler):
         self._made_by: dict[str, str] = {}
         self._chosen: set[str] = set()
         if self.ums is not None:
-            self._check_config()
+            try:
+                self._check_config()
+            except UmsConfigError as exc:  # the IGEL targets fail; a plan of other hosts goes on
+                self.error = str(exc)
 
     # ---------------------------------------------------------------- configuration
 
@@ -158,7 +161,7 @@ class IgelTargets(Reconciler):
     def open(self, selected: list[str]) -> None:
         self.selected = selected
         self._chosen = set(selected)
-        if self.ums is None:
+        if self.ums is None or self.error is not None:
             return
         desired = desired_state(self.ums, self.devices, self.rings)
         try:
