@@ -30,7 +30,7 @@ def ums(inventory):
 
 
 def test_every_active_device_has_one_record_in_its_ring_directory(ums, inventory):
-    """SYS.2.1.A14: each device is known to the UMS once, in its ring's directory, where the
+    """OPS.1.1.3.A15: each device is known to the UMS once, in its ring's directory, where the
     ring's firmware update reaches it."""
     wrong = []
     for device in inventory.igel_devices:
