@@ -30,13 +30,23 @@ def _load(target: str):
     return getattr(importlib.import_module(module), attribute)
 
 
+#: onboarding's subcommands (not a role's: letters and HR import span every role)
+ONBOARDING_COMMANDS = {
+    "letter": "telework.onboarding.cli:letter",
+    "handover-done": "telework.onboarding.cli:handover_done",
+}
+
+
 class PersonGroup(TeleworkGroup):
-    """`show` plus the subcommands the roles add, imported when used."""
+    """`show` plus the subcommands the roles and onboarding add, imported when used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *(n for r in roles() for n in r.person_commands)]
+        return [*super().list_commands(ctx), *(n for r in roles() for n in r.person_commands),
+                *ONBOARDING_COMMANDS]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in ONBOARDING_COMMANDS:
+            return _load(ONBOARDING_COMMANDS[name])
         for role in roles():
             if name in role.person_commands:
                 return _load(role.person_commands[name])
