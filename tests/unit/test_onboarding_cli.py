@@ -107,3 +107,57 @@ def test_the_audit_sees_that_a_letter_was_made_for_whom_and_nothing_else(enrolle
         [("letter_made", sorted(first)[0], "en")]
     assert set(events[0].params) == {"person", "name", "made", "by", "language", "items"}
     assert events[0].params["items"].startswith("authenticator, openvpn")
+
+
+# ---------------------------------------------------------------- HR import
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    from ..conftest import SAMPLE
+    import shutil
+
+    root = tmp_path / "gruenfelden"
+    shutil.copytree(SAMPLE, root)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "sample")
+    return root
+
+
+def test_person_import_writes_exactly_the_joiners_the_move_and_the_leaver_for_review(repo, tmp_path):
+    from .test_onboarding_hr_import import EXPORT, FIXTURES, write_csv
+
+    export = write_csv(tmp_path / "Mitarbeiterliste.csv", EXPORT)
+    mapping = str(FIXTURES / "mapping-csv.yml")
+    dry = run("person", "import", str(export), str(repo), "--mapping", mapping, "--today", "2026-12-01")
+    assert "2 joiners, 1 changed, 1 to suspend, 1 revocations to run" in dry
+    assert "nothing written" in dry and git(repo, "status", "--porcelain") == ""
+    done = run("person", "import", str(export), str(repo), "--mapping", mapping, "--today", "2026-12-01", "--write")
+    assert 'after the merge: telework person revoke ahorn --reason' in done
+    status = sorted(git(repo, "status", "--porcelain").splitlines())
+    assert status == [" M people/buergerbuero-sued.yml", " M people/rathaus.yml", " M people/technisches-rathaus.yml",
+                      "?? access/"]
+    diff = git(repo, "diff", "-U0", "--no-color")
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert [line.split(",")[0] for line in removed] == ["-  - {username: ahorn", "-  - {username: abecker"]
+    assert sorted(line.split(",")[0] for line in added) == [
+        "+  - {username: abecker", "+  - {username: ahorn", "+  - {username: jmueller2", "+  - {username: zweiss"]
+    assert any("department: stadtkasse" in line for line in added if "abecker" in line)
+    assert any("status: suspended" in line for line in added if "ahorn" in line)
+
+
+def test_person_import_names_the_row_and_column_of_a_malformed_row_and_writes_nothing(repo, tmp_path):
+    from .test_onboarding_hr_import import FIXTURES, HEADER, write_csv
+
+    export = write_csv(tmp_path / "export.csv", [HEADER, "00104712;Zoë;;60;TR;;01.12.2026;"])
+    result = CliRunner().invoke(cli, ["person", "import", str(export), str(repo), "--mapping",
+                                      str(FIXTURES / "mapping-csv.yml"), "--write"])
+    assert result.exit_code == 1
+    assert 'row 2, column "Nachname": is empty (fix: fill in the surname, or remove the row)' in result.output
+    assert "Traceback" not in result.output and git(repo, "status", "--porcelain") == ""

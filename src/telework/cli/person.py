@@ -34,6 +34,7 @@ def _load(target: str):
 ONBOARDING_COMMANDS = {
     "letter": "telework.onboarding.cli:letter",
     "handover-done": "telework.onboarding.cli:handover_done",
+    "import": "telework.onboarding.cli:import_",
 }
 
 

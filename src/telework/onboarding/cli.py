@@ -92,3 +92,48 @@ def handover_done(directory: Path, usernames: tuple[str, ...], everyone: bool) -
     _say(f"removed {len(result.removed)} file(s): {', '.join(p.name for p in result.removed) or 'none'}")
     for batch, waiting in result.kept_batches.items():
         _say(f"kept {batch.name}: it also holds the letters of {', '.join(waiting)} (not handed over yet)")
+
+
+@click.command("import")
+@click.argument("export", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("inventory", required=False, default=DEFAULT_INVENTORY,
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The mapping file: columns or attributes, HR codes to departments and sites, username rule.")
+@click.option("--write", is_flag=True,
+              help="Write the proposed change into the people files (and access/personnel.yml) for review; "
+                   "without it nothing is written.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every decision to this file (for the merge request).")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="The day leave and start dates are compared with "
+              "(default: today in the organisation's time zone).")
+def import_(export: Path, inventory: Path, mapping_file: Path, write: bool, report_file: Path | None,
+            today) -> None:
+    """Propose the change an HR EXPORT (CSV, or LDIF of Active Directory/LDAP) asks of the inventory:
+    joiners, department and site moves, leavers as suspension plus a revocation to run.
+
+    \b
+    Prints every decision (why this username, why a move, why a row is left out). With --write
+    the change goes into the people files, line by line, for review like any other change:
+    `git diff`, commit, merge request. Nothing is applied to a host and no access is revoked here.
+    """
+    from telework.onboarding.hr_import import propose
+    from telework.onboarding.people_writer import apply_changes
+
+    proposal = propose(inventory, export, mapping_file, today=today.date() if today else None)
+    report = proposal.report()
+    console.print(escape(report.rstrip("\n")), soft_wrap=True)
+    if report_file is not None:
+        report_file.write_text(report, encoding="utf-8")
+        _say(f"wrote the decisions to {report_file}")
+    if proposal.changes.empty:
+        _say("the inventory already says what the export says: nothing to change")
+        return
+    if not write:
+        _say(f"nothing written: run again with --write to put this change into {inventory}/people for review")
+        return
+    written = apply_changes(inventory, proposal.changes)
+    _say(f"wrote {', '.join(str(p) for p in written)}: review with `git diff`, run `telework ipam sync "
+         f"{inventory}` for the joiners' tunnel addresses, commit and open a merge request")
+    for revocation in proposal.changes.revocations:
+        _say(f"after the merge: {revocation.command} {inventory}")
