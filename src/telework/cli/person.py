@@ -30,8 +30,9 @@ def _load(target: str):
     return getattr(importlib.import_module(module), attribute)
 
 
-#: onboarding's subcommands (not a role's: letters and HR import span every role)
+#: subcommands that span every role: one person's live status, letters and HR import
 ONBOARDING_COMMANDS = {
+    "status": "telework.cli.person_status:status",
     "letter": "telework.onboarding.cli:letter",
     "handover-done": "telework.onboarding.cli:handover_done",
     "import": "telework.onboarding.cli:import_",
