@@ -114,6 +114,7 @@ def test_unknown_department_names_the_closest(initialised, store, tmp_path):
 def test_a_commit_interrupted_half_way_is_finished_by_the_rerun(initialised, store, tmp_path, monkeypatch):
     """Killed after issued.yml is written but before the seeds: the rerun finishes, once each."""
     expected = people_of(initialised, department="rechtsamt")
+    earlier = enrolment.enroll(initialised, store, expected[0], tmp_path / "one", now=NOW)
     real = store.put_encrypted
 
     def crash(*args, **kwargs):
@@ -123,7 +124,8 @@ def test_a_commit_interrupted_half_way_is_finished_by_the_rerun(initialised, sto
     with pytest.raises(KeyboardInterrupt):
         bulk_enrolment.enroll_many(initialised, store, Selection(department="rechtsamt"), tmp_path / "out", now=NOW)
     assert sorted(valid_certs(initialised)) == expected  # recorded already
-    assert enrolled_usernames(initialised) == frozenset()
+    assert enrolled_usernames(initialised) == frozenset([expected[0]])  # only the earlier enrolment
+    assert pki.crl_info(initialised).revoked == 0  # the crash came before the CRL was signed
     monkeypatch.setattr(store, "put_encrypted", real)
     with pytest.raises(AccessError, match="interrupted enrolment .*--department rechtsamt"):
         bulk_enrolment.enroll_many(initialised, store, Selection(pending=True), tmp_path / "out", now=NOW)
@@ -133,6 +135,10 @@ def test_a_commit_interrupted_half_way_is_finished_by_the_rerun(initialised, sto
     certs = valid_certs(initialised)
     assert sorted(certs) == expected and all(len(v) == 1 for v in certs.values())
     assert enrolled_usernames(initialised) == frozenset(expected)
+    from cryptography import x509
+
+    crl = x509.load_pem_x509_crl(pki.crl_pem(initialised).encode())
+    assert [pki.serial_hex(r.serial_number) for r in crl] == [earlier.serial]
 
 
 def test_killed_while_staging_the_rerun_enrols_everyone_exactly_once(initialised, tmp_path):

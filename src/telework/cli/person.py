@@ -57,8 +57,8 @@ class PersonGroup(TeleworkGroup):
 
 @click.group(cls=PersonGroup)
 def person() -> None:
-    """One person: what they may reach, their devices and numbers; the roles' person commands
-    (enrol for the VPN, revoke)."""
+    """One person or many: what they may reach, their devices and numbers; enrolment (one, a
+    department, everyone pending), revocation, handover letters, HR import, live status."""
 
 
 @person.command()

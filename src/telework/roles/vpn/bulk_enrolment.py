@@ -208,12 +208,19 @@ def _commit(inventory_dir: Path, store: SecretStore, staging: Path, out_dir: Pat
     records = [pki.IssuedCert(s["serial"], "person", s["cn"], s["username"],
                               datetime.fromisoformat(s["not_before"]), datetime.fromisoformat(s["not_after"]))
                for s in staged]
-    superseded = {serial: f"superseded by {s['serial']} (enrolled again)"
-                  for s in staged for serial in s["supersedes"]}
+    # every other unrevoked certificate of theirs, also one issued since the plan was made
+    new_serial = {s["username"]: s["serial"] for s in staged}
+    superseded = {c.serial: f"superseded by {new_serial[c.owner]} (enrolled again)"
+                  for c in pki.load_issued(inventory_dir)
+                  if c.kind == "person" and c.owner in new_serial and c.revoked is None
+                  and c.serial != new_serial[c.owner]}
     revoked = pki.record_many(inventory_dir, records, superseded, moment)
     store.put_encrypted({totp_secret(s["username"]): ("totp", base64.b64decode(s["totp"]), s["had_seed"])
                          for s in staged}, write=_write_nosync)
-    if superseded:
+    # also when an interrupted commit revoked them already: the CRL may not have been signed then
+    if superseded or any(c.revoked is not None and c.owner in new_serial
+                         and c.revoked.reason.startswith(f"superseded by {new_serial[c.owner]} ")
+                         for c in pki.load_issued(inventory_dir)):
         pki.ClientSigner(inventory_dir, store).write_crl(moment)
     revocations = load_revocations(inventory_dir)
     if any(s["username"] in revocations for s in staged):

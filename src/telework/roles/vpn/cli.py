@@ -126,8 +126,8 @@ def _enroll_many(inventory: Path, store: SecretStore, out_dir: Path, selection, 
             result = bulk_enrolment.enroll_many(inventory, store, selection, out_dir, dry_run=dry_run,
                                                 progress=advance)
     except KeyboardInterrupt:
-        err_console.print(escape(f"interrupted: nothing is in the inventory yet; run the same command again "
-                                 f"to finish (people staged in {out_dir / bulk_enrolment.STAGING} are kept)"),
+        err_console.print(escape(f"interrupted: run the same command again to finish; the people staged in "
+                                 f"{out_dir / bulk_enrolment.STAGING} are kept, so everyone is enrolled once"),
                           soft_wrap=True)
         sys.exit(130)
     if result.dry_run:
