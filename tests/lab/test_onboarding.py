@@ -143,3 +143,18 @@ def test_status_shows_a_revoked_person_as_revoked(org, openvpn):
     result = openvpn.connect(STATE["bundles"] / f"{username}.ovpn", str(c.public_address), c.openvpn_port,
                              username, totp(seed), "tw-revoked")
     assert not result.connected, "a revoked certificate still logs in"
+
+
+def test_status_shows_a_wireguard_devices_latest_handshake(org, lab, tmp_path):
+    """The person's notebook/endpoint with a live WireGuard tunnel: connected, from the home."""
+    from .conftest import DEVICE, WITH_FINANZEN
+    from .test_vpn import FILESERVER, wireguard
+
+    with wireguard(org, lab, tmp_path, "vpn-a") as up:
+        assert up.returncode == 0, up.stderr
+        assert lab.home_exec("home-1", ["ping", "-n", "-c", "2", "-W", "2", FILESERVER], timeout=15).returncode == 0
+        data = status(org, WITH_FINANZEN)
+    tunnels = {(t["device"], t["concentrator"]): t for t in data["wireguard"]}
+    live = tunnels[(DEVICE, "vpn-a")]
+    assert live["connected"] and live["endpoint"].split(":")[0] == lab.overlay["homes"]["home-1"]["wan_address"]
+    assert not tunnels[(DEVICE, "vpn-b")]["connected"]  # the standby tunnel
