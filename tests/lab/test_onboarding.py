@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
