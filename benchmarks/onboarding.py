@@ -31,7 +31,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.harness import RESULTS, machine, paired_ratio, spread, versions, write_results  # noqa: E402
+from benchmarks.harness import RESULTS, paired_ratio, section_header, spread, write_results  # noqa: E402
 
 SEED = 1
 TODAY = date(2026, 11, 22)
@@ -103,9 +103,7 @@ def main() -> None:
         body = "\n".join([
             "## Bulk enrolment of a county against one-by-one enrolment",
             "",
-            f"Command: `{COMMAND.format(people=args.people, sample=args.sample, repeat=args.repeat)}`  ",
-            f"Versions: {versions()}  ",
-            f"Machine: {machine()}",
+            section_header(COMMAND.format(people=args.people, sample=args.sample, repeat=args.repeat)).rstrip("\n"),
             "",
             f"Inventory: synthetic, {args.people} people (seed {SEED}), {len(people)} with VPN access, none "
             f"enrolled; PKI made once, a fresh copy per repetition. Repetitions: {args.repeat}, bulk and "
