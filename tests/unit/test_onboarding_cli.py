@@ -161,3 +161,17 @@ def test_person_import_names_the_row_and_column_of_a_malformed_row_and_writes_no
     assert result.exit_code == 1
     assert 'row 2, column "Nachname": is empty (fix: fill in the surname, or remove the row)' in result.output
     assert "Traceback" not in result.output and git(repo, "status", "--porcelain") == ""
+
+
+def test_person_import_of_an_ldif_export_writes_the_same_change_as_the_csv(repo, tmp_path):
+    from .test_onboarding_hr_import import EXPORT, FIXTURES, write_csv
+
+    run("person", "import", str(FIXTURES / "users.ldf"), str(repo), "--mapping", str(FIXTURES / "mapping-ldif.yml"),
+        "--today", "2026-12-01", "--write")
+    from_ldif = git(repo, "diff", "--no-color")
+    git(repo, "checkout", "-q", "--", ".")
+    git(repo, "clean", "-qfd")
+    export = write_csv(tmp_path / "Mitarbeiterliste.csv", EXPORT)
+    run("person", "import", str(export), str(repo), "--mapping", str(FIXTURES / "mapping-csv.yml"),
+        "--today", "2026-12-01", "--write")
+    assert from_ldif and git(repo, "diff", "--no-color") == from_ldif
