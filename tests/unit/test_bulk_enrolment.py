@@ -188,3 +188,13 @@ def test_cli_dry_run_and_summary(initialised, tmp_path):
     assert f"enrolled {len(expected)} people: {', '.join(expected)}" in done.output
     bad = runner.invoke(cli, ["person", "enroll", "--site", "rathaus", "someone", str(initialised), "--out", str(out)])
     assert bad.exit_code == 2 and "give only INVENTORY" in bad.output
+
+
+def test_someone_without_a_tunnel_address_stops_the_run_before_anything_is_written(initialised, store, tmp_path):
+    path = initialised / "allocations.yml"
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if "person:rberger " not in line))
+    issued = (initialised / pki.ISSUED_FILE).read_text()
+    with pytest.raises(AccessError, match=r"1 of them have no tunnel address yet \(rberger\): run `telework ipam sync"):
+        bulk_enrolment.enroll_many(initialised, store, Selection(department="rechtsamt"), tmp_path / "out")
+    assert not (tmp_path / "out").exists() and (initialised / pki.ISSUED_FILE).read_text() == issued
