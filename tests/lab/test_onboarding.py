@@ -107,7 +107,9 @@ def test_a_code_from_the_letters_qr_code_logs_in_and_status_shows_the_session(or
     assert session["public_address"] == lab.overlay["homes"]["home-1"]["wan_address"]
     assert data["last_login"]["result"] == "accepted" and data["last_login"]["concentrator"] == "vpn-b"
     assert data["certificate"]["state"] == "valid"
-    openvpn.disconnect()  # the server notices at its keepalive timeout (60 s): not waited for here
+    openvpn.disconnect()  # the bundle's explicit-exit-notify ends the session on the server at once
+    gone = wait_for_status(org, username, lambda d: not d["openvpn"]["connected"], timeout=30)
+    assert not gone["openvpn"]["connected"], "still listed as connected 30 s after the client stopped"
 
 
 def test_status_shows_a_wrong_code_as_that_failure(org, openvpn):

@@ -7,7 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from telework.roles.vpn.status import parse_openvpn_status, parse_radius_log, parse_wireguard
+from telework.roles.vpn.status import (
+    OpenVpnSession,
+    parse_openvpn_status,
+    parse_radius_log,
+    parse_wireguard,
+    refused_session,
+)
 
 STATUS = """\
 TITLE,OpenVPN 2.6.14 x86_64-pc-linux-gnu [SSL (OpenSSL)] [LZO] [LZ4] [EPOLL] [PKCS11] [MH/PKTINFO] [AEAD] [DCO]
@@ -42,14 +48,24 @@ def test_openvpn_client_list_gives_who_since_when_from_where():
     assert parse_openvpn_status("") == []
 
 
-def test_the_last_radius_result_of_exactly_this_person_in_utc():
-    last = parse_radius_log(RADIUS, "jgroesser", BERLIN)
-    assert not last.accepted and last.client == "vpn-a"
-    assert last.when == datetime(2026, 12, 6, 21, 20, 30, tzinfo=UTC)  # CET = UTC+1
-    ok = parse_radius_log(RADIUS, "bschmid", BERLIN)
-    assert ok.accepted and ok.client == "vpn-a"
-    assert parse_radius_log(RADIUS, "jgroesser2", BERLIN).when.second == 31  # not the prefix's lines
-    assert parse_radius_log(RADIUS, "nobody", BERLIN) is None
+def test_the_radius_results_of_exactly_this_person_in_utc():
+    ok, refused = parse_radius_log(RADIUS, "jgroesser", BERLIN)
+    assert ok.accepted and ok.client == "vpn-b"
+    assert not refused.accepted and refused.client == "vpn-a"
+    assert refused.when == datetime(2026, 12, 6, 21, 20, 30, tzinfo=UTC)  # CET = UTC+1
+    assert [r.when.second for r in parse_radius_log(RADIUS, "jgroesser2", BERLIN)] == [31]  # not the prefix's
+    assert parse_radius_log(RADIUS, "nobody", BERLIN) == []
+
+
+def test_a_listed_session_whose_login_was_refused_is_not_connected():
+    """OpenVPN lists a client from its TLS handshake and for 5 s after AUTH_FAILED."""
+    logins = parse_radius_log(RADIUS, "jgroesser", BERLIN)
+    since = datetime(2026, 12, 6, 21, 20, 29, tzinfo=UTC)
+    failing = OpenVpnSession("jgroesser", "198.51.100.254", "10.128.0.9", since)
+    assert refused_session(failing, "vpn-a", logins)
+    assert not refused_session(OpenVpnSession("jgroesser", "198.51.100.254", "10.128.4.9",
+                                              datetime(2026, 12, 6, 21, 20, 13, tzinfo=UTC)), "vpn-b", logins)
+    assert not refused_session(failing, "vpn-b", logins)  # no answer for it yet: listed as it is
 
 
 def test_wireguard_handshakes_and_endpoints_never_a_handshake_is_none():

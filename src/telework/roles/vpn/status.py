@@ -36,6 +36,11 @@ from telework.roles.vpn.people import vpn_person
 #: A WireGuard peer counts as connected while its last handshake is this recent (WireGuard
 #: renews it every 2 minutes while traffic flows; keepalives are every 25 s).
 HANDSHAKE_FRESH = timedelta(seconds=180)
+#: How far the auth server's and a concentrator's clocks (both NTP-synchronised) may differ.
+SESSION_CLOCK_SLACK = timedelta(seconds=5)
+#: A login's RADIUS answer comes this soon after its TLS handshake (timeouts and retries
+#: included); a later line belongs to another login.
+LOGIN_ANSWER_WITHIN = timedelta(seconds=60)
 OPENVPN_DIR = "/etc/openvpn/server/{instance}"
 RADIUS_LOG = "/var/log/freeradius/radius.log"
 _RADIUS_LINE = re.compile(
@@ -118,16 +123,27 @@ class RadiusResult:
     detail: str | None
 
 
-def parse_radius_log(text: str, username: str, zone: ZoneInfo) -> RadiusResult | None:
-    """The last login of `username` in a FreeRADIUS log (local times of `zone`)."""
-    last = None
+def parse_radius_log(text: str, username: str, zone: ZoneInfo) -> list[RadiusResult]:
+    """Every login of `username` in a FreeRADIUS log, oldest first (local times of `zone`)."""
+    out = []
     for line in text.splitlines():
         m = _RADIUS_LINE.match(line)
         if m and m.group("user") == username:
             when = datetime.strptime(" ".join(m.group("when").split()), "%a %b %d %H:%M:%S %Y")
-            last = RadiusResult(when.replace(tzinfo=zone).astimezone(UTC), m.group("outcome") == "Login OK",
-                                m.group("client"), m.group("why"))
-    return last
+            out.append(RadiusResult(when.replace(tzinfo=zone).astimezone(UTC), m.group("outcome") == "Login OK",
+                                    m.group("client"), m.group("why")))
+    return out
+
+
+def refused_session(session: OpenVpnSession, concentrator: str, logins: list[RadiusResult]) -> bool:
+    """True when the login that opened `session` was refused: OpenVPN lists a client from its TLS
+    handshake on, and keeps one whose code was refused for 5 s more (its delayed exit). The
+    first RADIUS answer for this concentrator from the session's start on decides (later
+    renegotiations use the session token, not RADIUS)."""
+    first = next((r for r in sorted(logins, key=lambda r: r.when)
+                  if r.client == concentrator
+                  and session.since - SESSION_CLOCK_SLACK <= r.when <= session.since + LOGIN_ANSWER_WITHIN), None)
+    return first is not None and not first.accepted
 
 
 def crl_serials(pem: str) -> set[str]:
@@ -148,6 +164,17 @@ def person_status(loaded: LoadedInventory, username: str, hosts: Hosts,
     moment = now()
     devices = {e.name: e.wireguard_public_key for _s, e in inv.managed_endpoints()
                if e.owner == username and e.wireguard_public_key}
+    logins: list[tuple[str, RadiusResult]] = []
+    for auth in sorted(inv.auth_servers, key=lambda a: a.name):
+        try:
+            found = parse_radius_log(hosts.run(auth.name, f"grep -F -- {shlex.quote(f'[{username}]')} "
+                                                          f"{RADIUS_LOG} | tail -n 200"), username, zone)
+        except Unreachable as exc:
+            facts.unreachable[auth.name] = str(exc)
+            continue
+        logins += [(auth.name, r) for r in found]
+    logins.sort(key=lambda pair: pair[1].when)
+    radius = logins[-1] if logins else None
     sessions, tunnels, crls = [], [], {}
     for concentrator in sorted(inv.vpn_concentrators, key=lambda c: c.name):
         name = concentrator.name
@@ -155,7 +182,7 @@ def person_status(loaded: LoadedInventory, username: str, hosts: Hosts,
         try:
             status = hosts.run(name, f"cat {shlex.quote(data['vpn_openvpn_status_file'])}")
             for s in parse_openvpn_status(status):
-                if s.common_name == username:
+                if s.common_name == username and not refused_session(s, name, [r for _a, r in logins]):
                     sessions.append({"concentrator": name, "since": s.since.isoformat(),
                                      "public_address": s.real_address, "tunnel_address": s.virtual_address})
             crl = OPENVPN_DIR.format(instance=data["vpn_openvpn_instance"]) + "/crl.pem"
@@ -172,16 +199,6 @@ def person_status(loaded: LoadedInventory, username: str, hosts: Hosts,
                                     "connected": bool(handshake and moment - handshake < HANDSHAKE_FRESH)})
         except Unreachable as exc:
             facts.unreachable[name] = str(exc)
-    radius = None
-    for auth in sorted(inv.auth_servers, key=lambda a: a.name):
-        try:
-            found = parse_radius_log(hosts.run(auth.name, f"grep -F -- {shlex.quote(f'[{username}]')} "
-                                                          f"{RADIUS_LOG} | tail -n 50"), username, zone)
-        except Unreachable as exc:
-            facts.unreachable[auth.name] = str(exc)
-            continue
-        if found and (radius is None or found.when > radius[1].when):
-            radius = (auth.name, found)
     certificate = _certificate(loaded, username, crls, moment)
 
     facts.json = {
