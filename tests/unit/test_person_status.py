@@ -72,3 +72,12 @@ def test_wireguard_handshakes_and_endpoints_never_a_handshake_is_none():
     peers = parse_wireguard("KEYA=\t1796592000\nKEYB=\t0\n", "KEYA=\t198.51.100.254:51820\nKEYB=\t(none)\n")
     assert peers == {"KEYA=": (datetime.fromtimestamp(1796592000, UTC), "198.51.100.254:51820"),
                      "KEYB=": (None, None)}
+
+
+def test_an_unknown_username_names_the_closest_before_any_host_is_asked(sample):
+    from click.testing import CliRunner
+
+    from telework.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["person", "status", "asomer", str(sample)])
+    assert result.exit_code == 1 and "no person 'asomer'" in result.output and "asommer" in result.output
