@@ -177,7 +177,8 @@ def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
                            dns_servers=view.dns_servers, keepalive=d["vpn_openvpn_keepalive"],
                            tls_version_min=d["vpn_openvpn_tls_version_min"],
                            data_ciphers=":".join(d["vpn_openvpn_data_ciphers"]),
-                           pam_service=d["vpn_openvpn_pam_service"]))
+                           pam_service=d["vpn_openvpn_pam_service"], status_file=d["vpn_openvpn_status_file"],
+                           status_interval=d["vpn_openvpn_status_interval"]))
         size += sum(len(text) for text in ccd_files(view).values())
     if view.wireguard_pool is not None:
         wg_if = d["vpn_wireguard_interface"]

@@ -134,7 +134,9 @@ else:
                  dns_servers=view.dns_servers, keepalive=host.data.vpn_openvpn_keepalive,
                  tls_version_min=host.data.vpn_openvpn_tls_version_min,
                  data_ciphers=":".join(host.data.vpn_openvpn_data_ciphers),
-                 pam_service=host.data.vpn_openvpn_pam_service),
+                 pam_service=host.data.vpn_openvpn_pam_service,
+                 status_file=host.data.vpn_openvpn_status_file,
+                 status_interval=host.data.vpn_openvpn_status_interval),
     ]
     # Read at every login: no restart for these.
     files.put(name="openvpn: CRL (pki/crl.pem, re-read at each login)", src=pki / "crl.pem",

@@ -26,6 +26,11 @@ vpn_openvpn_data_ciphers = ["AES-256-GCM", "CHACHA20-POLY1305"]
 vpn_openvpn_keepalive = [10, 60]
 # PAM service the OpenVPN auth-pam plugin asks; it holds pam_radius_auth only.
 vpn_openvpn_pam_service = "openvpn-telework"
+# OpenVPN's client list (status-version 2), rewritten every vpn_openvpn_status_interval seconds:
+# `telework person status` reads who is connected from it. The path is the one Debian's
+# openvpn-server@ unit gives (%t/openvpn-server/status-%i.log).
+vpn_openvpn_status_file = "/run/openvpn-server/status-telework.log"
+vpn_openvpn_status_interval = 10
 # pam_radius_auth: seconds to wait for the auth server per try.
 vpn_radius_timeout = 3
 

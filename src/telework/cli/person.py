@@ -30,13 +30,25 @@ def _load(target: str):
     return getattr(importlib.import_module(module), attribute)
 
 
+#: subcommands that span every role: one person's live status, letters and HR import
+ONBOARDING_COMMANDS = {
+    "status": "telework.cli.person_status:status",
+    "letter": "telework.onboarding.cli:letter",
+    "handover-done": "telework.onboarding.cli:handover_done",
+    "import": "telework.onboarding.cli:import_",
+}
+
+
 class PersonGroup(TeleworkGroup):
-    """`show` plus the subcommands the roles add, imported when used."""
+    """`show` plus the subcommands the roles and onboarding add, imported when used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *(n for r in roles() for n in r.person_commands)]
+        return [*super().list_commands(ctx), *(n for r in roles() for n in r.person_commands),
+                *ONBOARDING_COMMANDS]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in ONBOARDING_COMMANDS:
+            return _load(ONBOARDING_COMMANDS[name])
         for role in roles():
             if name in role.person_commands:
                 return _load(role.person_commands[name])
@@ -45,8 +57,8 @@ class PersonGroup(TeleworkGroup):
 
 @click.group(cls=PersonGroup)
 def person() -> None:
-    """One person: what they may reach, their devices and numbers; the roles' person commands
-    (enrol for the VPN, revoke)."""
+    """One person or many: what they may reach, their devices and numbers; enrolment (one, a
+    department, everyone pending), revocation, handover letters, HR import, live status."""
 
 
 @person.command()

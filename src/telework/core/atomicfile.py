@@ -13,11 +13,13 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: str | Path, data: str | bytes, mode: int | None = None) -> None:
+def write_atomic(path: str | Path, data: str | bytes, mode: int | None = None, *, sync: bool = True) -> None:
     """Write `data` (str: UTF-8) to `path` through a temporary file beside it and a rename.
 
     `mode` is the new file's permission bits; None keeps an existing file's mode (else 0644).
     Parent directories are created. The rename is made durable with an fsync of the directory.
+    `sync=False` skips both fsyncs (a file is still whole or absent after a killed process):
+    for writers of hundreds of files that call `os.sync()` once at the end (bulk enrolment).
     """
     path = Path(path)
     if mode is None:
@@ -29,12 +31,15 @@ def write_atomic(path: str | Path, data: str | bytes, mode: int | None = None) -
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if not sync:
+        return
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory handles

@@ -42,6 +42,9 @@ class Role:
     lab_commands: dict[str, str] = field(default_factory=dict)
     #: what it adds to `telework person show`: "module:function" (loaded, username) -> PersonFacts
     person_view: str | None = None
+    #: what it adds to `telework person status` (read from its hosts): "module:function"
+    #: (loaded, username, hosts) -> LiveFacts
+    person_status: str | None = None
     #: files of the inventory it writes and the audit reads: "module:attribute" of RoleFiles
     audit: str | None = None
     #: API roles: "module:factory" of its reconciler (or the factory itself, for tests)
@@ -76,6 +79,16 @@ class PersonFacts:
     trailer: list[str] = field(default_factory=list)
 
 
+@dataclass
+class LiveFacts:
+    """What one role's hosts say of a person now (`person status`): JSON fields, text lines,
+    and the hosts that did not answer (name -> why)."""
+
+    json: dict = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+
 ROLES: tuple[Role, ...] = (
     Role("base", "telework.roles.base", universal=True, data_prefix="base_",
          description="every managed host: apt proxy, time zone, SSH hardening, the host firewall"),
@@ -83,6 +96,7 @@ ROLES: tuple[Role, ...] = (
          cli={"pki": "telework.roles.vpn.cli:pki_group"},
          person_commands={"enroll": "telework.roles.vpn.cli:enroll", "revoke": "telework.roles.vpn.cli:revoke"},
          person_view="telework.roles.vpn.person:person_facts",
+         person_status="telework.roles.vpn.status:person_status",
          lab_commands={"vpn-check": "telework.roles.vpn.lab_cli:vpn_check"},
          audit="telework.roles.vpn.audit:AUDIT_FILES",
          firewall="telework.roles.vpn.firewall:concentrator_firewall",

@@ -565,6 +565,31 @@ class SecretStore:
             raise SecretError(f"secret {name} cannot be encrypted: {exc}") from None
         write_atomic(self.path_of(name), ciphertext, mode=0o644)
 
+    def encrypt(self, value: str) -> bytes:
+        """`value` encrypted (armoured) to the current recipients, written nowhere: bulk
+        enrolment stages hundreds of seeds and stores them with `put_encrypted` at once."""
+        recipients = [pyrage.x25519.Recipient.from_str(key) for key in self._recipient_keys()]
+        try:
+            return pyrage.encrypt(value.encode("utf-8"), recipients, armored=True)
+        except pyrage.EncryptError as exc:
+            raise SecretError(f"a value cannot be encrypted: {exc}") from None
+
+    def put_encrypted(self, items: dict[str, tuple[str, bytes, bool]], *, write=write_atomic) -> None:
+        """Store values `encrypt` made (name -> (kind, ciphertext, whether it replaces an older
+        value)) and record them all in one write of index.yml. `write` writes one file."""
+        recipients = self._recipient_keys()
+        index = self._load_index()
+        now = _now()
+        for name, (kind, ciphertext, replaced) in items.items():
+            check_name(name)
+            if kind not in KINDS or kind == "wireguard":
+                raise SecretError(f"secret {name}: put_encrypted stores kinds without a public part, not {kind!r}")
+            write(self.path_of(name), ciphertext, mode=0o644)
+            old = index.get(name) or {}
+            index[name] = {"kind": kind, "created": old.get("created", now) if replaced else now,
+                           "rotated": now if replaced else None, "recipients": recipients}
+        self._save_index(index)
+
     def set(
         self, name: str, value: str, kind: str = "manual", *, replace: bool = True
     ) -> SecretInfo:

@@ -1,5 +1,6 @@
 """The VPN role's part of the audit: who lost access and why (`access/revocations.yml`), every
-certificate issued and revoked (`pki/issued.yml`), as change events.
+certificate issued and revoked (`pki/issued.yml`), every handover letter made with a TOTP QR
+code (`access/letters.yml`: for whom and when, never its content), as change events.
 
 `telework.audit` reads these files from each commit and asks this module what they hold
 (`parse_*`: lenient, an old commit's broken file gives what can be read) and what changed
@@ -93,8 +94,33 @@ def certificate_events(old: dict, new: dict, name_of: NameOf) -> list[Event]:  #
     return out
 
 
+def parse_letters(data) -> dict:
+    """username -> [{made, by, language, items}] of the letters made for them."""
+    entries = data.get("letters") if isinstance(data, dict) else None
+    out = {}
+    for username, made in (entries or {}).items() if isinstance(entries, dict) else ():
+        if isinstance(made, list):
+            out[str(username)] = [{"made": _text(m.get("made")), "by": _text(m.get("by")),
+                                   "language": _text(m.get("language")),
+                                   "items": ", ".join(str(i) for i in m.get("items") or [])}
+                                  for m in made if isinstance(m, dict)]
+    return out
+
+
+def letter_events(old: dict, new: dict, name_of: NameOf) -> list[Event]:
+    """A handover letter made (the entries added since the old commit)."""
+    out = []
+    for username in sorted(new):
+        before = old.get(username, [])
+        for entry in new[username][len(before):] if new[username][:len(before)] == before else new[username]:
+            out.append(Event("letter_made", {"person": username, "name": name_of(username), **entry},
+                             [f"person:{username}"]))
+    return out
+
+
 #: the VPN role's files of the audit (Role.audit in telework.roles.registry)
 AUDIT_FILES = (
     RoleFile("access/revocations.yml", "revocations", parse_revocations, revocation_events),
     RoleFile("pki/issued.yml", "certificates", parse_certificates, certificate_events),
+    RoleFile("access/letters.yml", "letters", parse_letters, letter_events),
 )

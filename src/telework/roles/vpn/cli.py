@@ -17,9 +17,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from telework.cli.common import console, err_console, inventory_argument
+from telework.cli.common import DEFAULT_INVENTORY, console, err_console, inventory_argument
 from telework.cli.secret import _identity_option
-from telework.roles.vpn import enrolment, pki
+from telework.roles.vpn import bulk_enrolment, enrolment, pki
 from telework.roles.vpn.secret_names import totp_secret
 from telework.secrets.store import SecretStore
 
@@ -29,10 +29,16 @@ def _say(text: str) -> None:
 
 
 @click.command()
-@click.argument("username")
-@inventory_argument
+@click.argument("arguments", nargs=-1, metavar="[USERNAME] [INVENTORY]")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for the bundle (created with mode 0700).")
+              help="Directory for the bundles (created with mode 0700), outside the repository.")
+@click.option("--department", metavar="D", help="Everyone with access in department D.")
+@click.option("--site", metavar="S", help="Everyone with access at site S.")
+@click.option("--pending", is_flag=True,
+              help="Everyone with access who has no valid certificate or no TOTP seed yet.")
+@click.option("--dry-run", is_flag=True,
+              help="With --department/--site/--pending: say who would be enrolled and which "
+                   "certificates re-enrolment revokes; write nothing.")
 @click.option("--device", metavar="NAME",
               help="Write the WireGuard configs of this Linux endpoint or notebook of the person instead.")
 @click.option("--qr-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -40,16 +46,36 @@ def _say(text: str) -> None:
 @click.option("--show-secret", is_flag=True,
               help="Print the QR code and otpauth URI even when stdout is not a terminal.")
 @_identity_option
-def enroll(username: str, inventory: Path, out_dir: Path, device: str | None, qr_file: Path | None,
-           show_secret: bool, identity: Path | None) -> None:
-    """Enrol USERNAME: a new certificate and TOTP seed, and OUT/USERNAME.ovpn for their VPN client.
+def enroll(arguments: tuple[str, ...], out_dir: Path, department: str | None, site: str | None, pending: bool,
+           dry_run: bool, device: str | None, qr_file: Path | None, show_secret: bool,
+           identity: Path | None) -> None:
+    """Enrol USERNAME: a new certificate and TOTP seed, and OUT/USERNAME.ovpn for their VPN client;
+    or, with --department, --site or --pending (combined: all must hold), everyone they name in
+    one run.
 
     \b
     Enrolling again replaces both and revokes the old certificate; it also lifts a revocation.
     With --device NAME: OUT/NAME-<concentrator>.conf for wg-quick, one per concentrator
     (no private key: the device makes its own).
+    A run for many people writes the inventory's records once at the end; interrupted, the
+    same command run again finishes it, and everyone ends up enrolled once.
     Commit pki/, secrets/ and access/ afterwards and deploy the concentrators and RADIUS servers.
     """
+    many = bool(department or site or pending)
+    if many:
+        if len(arguments) > 1 or device or qr_file or show_secret:
+            raise click.UsageError("with --department/--site/--pending give only INVENTORY (no USERNAME, "
+                                   "--device, --qr-file or --show-secret)")
+        inventory = Path(arguments[0]) if arguments else Path(DEFAULT_INVENTORY)
+        _enroll_many(inventory, SecretStore(inventory, identity), out_dir,
+                     bulk_enrolment.Selection(department, site, pending), dry_run)
+        return
+    if not arguments or len(arguments) > 2:
+        raise click.UsageError("give USERNAME [INVENTORY], or --department D, --site S or --pending")
+    if dry_run:
+        raise click.UsageError("--dry-run is for --department/--site/--pending")
+    username = arguments[0]
+    inventory = Path(arguments[1]) if len(arguments) > 1 else Path(DEFAULT_INVENTORY)
     store = SecretStore(inventory, identity)
     interactive = sys.stdout.isatty()
     if device is None and qr_file is None and not interactive and not show_secret:
@@ -77,6 +103,53 @@ def enroll(username: str, inventory: Path, out_dir: Path, device: str | None, qr
         shown = "" if interactive or show_secret else " (not printed: stdout is not a terminal)"
         _say(f"wrote the TOTP QR code to {qr_file} (mode 0600){shown}; hand it over with the bundle, then "
              f"delete both")
+    _say(f"commit {inventory}/pki, {inventory}/secrets and {inventory}/access, then deploy the "
+         f"concentrators and RADIUS servers")
+
+
+def _enroll_many(inventory: Path, store: SecretStore, out_dir: Path, selection, dry_run: bool) -> None:
+    """Bulk enrolment with a progress bar (on a terminal) and a summary naming everyone."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("enrolling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err_console, transient=True, disable=not err_console.is_terminal)
+    task = None
+
+    def advance(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            task = bar.add_task("enrol", total=total)
+        bar.update(task, completed=done)
+
+    try:
+        with bar:
+            result = bulk_enrolment.enroll_many(inventory, store, selection, out_dir, dry_run=dry_run,
+                                                progress=advance)
+    except KeyboardInterrupt:
+        err_console.print(escape(f"interrupted: run the same command again to finish; the people staged in "
+                                 f"{out_dir / bulk_enrolment.STAGING} are kept, so everyone is enrolled once"),
+                          soft_wrap=True)
+        sys.exit(130)
+    if result.dry_run:
+        _say(f"would enrol {len(result.planned)} people ({selection.key}):")
+        for planned in result.planned:
+            revokes = f"; revokes {', '.join(planned.supersedes)} (superseded)" if planned.supersedes else ""
+            _say(f"  {planned.username} ({planned.name}){revokes}")
+        if result.resumed:
+            _say("an interrupted run staged them all already: running it again commits them")
+        _say("dry run: nothing was written")
+        return
+    if not result.enrolled:
+        _say(f"nobody to enrol ({selection.key}): everyone there with access is enrolled")
+        return
+    if result.resumed:
+        _say(f"kept {len(result.resumed)} people staged by the interrupted run (each enrolled once)")
+    _say(f"enrolled {len(result.enrolled)} people: {', '.join(result.enrolled)}")
+    _say(f"wrote {len(result.enrolled)} bundles to {result.bundles} (mode 0600): hand each over on a safe "
+         f"channel with its letter (`telework person letter`), then delete them")
+    if result.revoked:
+        _say(f"revoked {len(result.revoked)} previous certificate(s) as superseded; "
+             f"{inventory}/{pki.CRL_FILE} rewritten")
     _say(f"commit {inventory}/pki, {inventory}/secrets and {inventory}/access, then deploy the "
          f"concentrators and RADIUS servers")
 

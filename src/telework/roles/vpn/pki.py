@@ -284,6 +284,16 @@ class _Ca:
 
     def issue(self, cn: str, kind: str, owner: str, now: datetime, days: int,
               san: list[x509.GeneralName] | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """Sign a new certificate and record it in issued.yml."""
+        cert, key, record = self.sign(cn, kind, owner, now, days, san)
+        _write(self.inventory_dir, ISSUED_FILE, render_issued([*load_issued(self.inventory_dir), record]))
+        return cert, key
+
+    def sign(self, cn: str, kind: str, owner: str, now: datetime, days: int,
+             san: list[x509.GeneralName] | None = None
+             ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, IssuedCert]:
+        """A new key and certificate and its issued.yml record, written nowhere (bulk enrolment
+        records hundreds at once)."""
         key = _new_key()
         public = key.public_key()
         usage = ExtendedKeyUsageOID.SERVER_AUTH if kind == "server" else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -306,8 +316,7 @@ class _Ca:
         cert = _sign(builder, self.key)
         record = IssuedCert(serial_hex(cert.serial_number), kind, cn, owner,
                             cert.not_valid_before_utc, cert.not_valid_after_utc)
-        _write(self.inventory_dir, ISSUED_FILE, render_issued([*load_issued(self.inventory_dir), record]))
-        return cert, key
+        return cert, key, record
 
     def write_crl(self, now: datetime) -> str:
         """Sign a CRL of every revoked certificate in issued.yml and write pki/crl.pem."""
@@ -506,6 +515,44 @@ def _revoke_serials(inventory_dir: str | Path, serials: set[str], reason: str, n
 def refresh_crl(inventory_dir: str | Path, store: SecretStore, *, now: datetime | None = None) -> str:
     """Sign a new CRL (next update in CRL_DAYS days) from issued.yml and write it; returns it."""
     return _Ca(Path(inventory_dir), store).write_crl(_start(now))
+
+
+class ClientSigner:
+    """Signs many client certificates with the CA key decrypted once; records nothing
+    (`record_many` writes issued.yml once for all of them)."""
+
+    def __init__(self, inventory_dir: str | Path, store: SecretStore):
+        self._ca = _Ca(Path(inventory_dir), store)
+        self._ca.key  # noqa: B018 - decrypt now: fail before the first person, not in the middle
+
+    def sign(self, owner: str, kind: str, now: datetime) -> tuple[str, str, IssuedCert]:
+        """(certificate PEM, private key PEM, its issued.yml record) of a new client certificate."""
+        if kind not in ("person", "device"):
+            raise PkiError(f"client certificates are for kind person or device, not {kind!r}")
+        cert, key, record = self._ca.sign(owner, kind, owner, _start(now), CLIENT_DAYS)
+        return _cert_pem(cert), _key_pem(key), record
+
+    def write_crl(self, now: datetime) -> str:
+        return self._ca.write_crl(_start(now))
+
+
+def record_many(inventory_dir: str | Path, records: list[IssuedCert], revoke: dict[str, str],
+                now: datetime) -> list[IssuedCert]:
+    """Add `records` (those not there yet) and revoke the serials of `revoke` (serial -> reason)
+    not revoked yet, in one write of issued.yml; returns the certificates revoked. Running it
+    twice with the same arguments changes nothing the second time."""
+    certs = load_issued(inventory_dir)
+    known = {c.serial for c in certs}
+    certs += [r for r in records if r.serial not in known]
+    done = []
+    moment = _start(now)
+    for index, cert in enumerate(certs):
+        reason = revoke.get(cert.serial)
+        if reason is not None and cert.revoked is None:
+            certs[index] = replace(cert, revoked=Revoked(moment, " ".join(reason.split())))
+            done.append(certs[index])
+    _write(inventory_dir, ISSUED_FILE, render_issued(certs))
+    return done
 
 
 @dataclass(frozen=True)
