@@ -4,8 +4,10 @@
 #   2. make an organisation repository from it as a city does (`telework init`: the sample, the
 #      example pipeline, the schema), with its own secrets: an operator age identity, the VPN CA
 #      (`pki init`), one person enrolled;
-#   3. boot the lab (real Debian hosts in network namespaces, a home network behind NAT);
-#   4. plan (the dry-run diff ops review), apply ring by ring, plan again (must be empty);
+#   3. boot the lab (real Debian hosts in network namespaces, a home network behind NAT) and the
+#      lab's FAKE UMS (a stand-in for IGEL's UMS, with a certificate from the organisation's CA);
+#   4. plan (the dry-run diff ops review: SSH hosts and IGEL devices), apply ring by ring, plan
+#      again (must be empty);
 #   5. verify: the Testinfra suites of every host's roles, JUnit XML;
 #   6. a real OpenVPN client in the home network logs in with certificate + TOTP on both
 #      concentrators and reaches the person's internal networks.
@@ -43,6 +45,7 @@ if [[ ! -d $REPO/.git ]]; then
   git -C "$REPO" add -A && git -C "$REPO" commit -qm "Stadt Grünfelden: inventory from the telework sample"
   "${TW[@]}" secret init "$INV" --comment "sample operator"
   "${TW[@]}" pki init "$INV"
+  "${TW[@]}" secret set ums/imi-password "$INV" --generate password   # telework's UMS account
   "${TW[@]}" person enroll "$PERSON" "$INV" --out "$BASE/handover"
   git -C "$REPO" add -A
   git -C "$REPO" commit -qm "VPN CA and enrolment of $PERSON" -m "Ticket: SAMPLE-1"
@@ -51,7 +54,13 @@ fi
 step "lab: boot the organisation's servers, a Linux endpoint and the home networks"
 "${TW[@]}" lab up "$INV"
 # The lab's overlay maps each host to its lab address and key; the inventory stays as it is.
-export TELEWORK_OVERLAY=/var/lib/telework/lab/gruenfelden/overlay.yml
+export TELEWORK_OVERLAY=/var/lib/telework/lab/gruenfelden${TELEWORK_LAB_SUFFIX:-}/overlay.yml
+# IGEL devices are managed through the UMS's API; in the lab a FAKE UMS on the host `ums` answers
+# (its state starts empty, so every rerun creates the fleet again). Its certificate is recorded.
+"${TW[@]}" lab fake-ums "$INV"
+if [[ -n $(git -C "$REPO" status --porcelain) ]]; then
+  git -C "$REPO" add -A && git -C "$REPO" commit -qm "Certificate of the lab's UMS"
+fi
 
 step "plan: what an apply would change"
 rc=0; "${TW[@]}" plan "$INV" --limit "$LIMIT" || rc=$?
