@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from telework.core.problems import TeleworkError
 
@@ -41,3 +42,25 @@ class TeleworkGroup(click.Group):
         except TeleworkError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
             sys.exit(1)
+        except OSError as exc:  # a file-system state (read-only, missing, full): a message, not a traceback
+            err_console.print(f"[bold red]error:[/] {escape(os_error_message(exc))}", markup=True, soft_wrap=True)
+            sys.exit(1)
+
+
+def os_error_message(exc: OSError) -> str:
+    """What failed on which file, and what to do about it."""
+    import errno
+
+    name = f" {exc.filename}" if exc.filename else ""
+    text = f"{exc.strerror or exc}:{name}" if exc.strerror else str(exc)
+    fixes = {
+        errno.EACCES: "give the user running telework write access, or work in a writable clone",
+        errno.EPERM: "give the user running telework write access, or work in a writable clone",
+        errno.EROFS: "the file system is read-only: work in a writable clone",
+        errno.ENOENT: "create the missing directory (mkdir -p) or give another path",
+        errno.ENOTDIR: "a part of the path is a file, not a directory: give another path",
+        errno.ENOSPC: "free some disk space and run the command again",
+        errno.EISDIR: "give the path of a file, not of a directory",
+    }
+    fix = fixes.get(exc.errno or 0)
+    return f"{text} (fix: {fix})" if fix else text

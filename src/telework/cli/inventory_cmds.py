@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from telework.cli.common import console, err_console, inventory_argument
+from telework.cli.common import console, err_console, fail, inventory_argument
 from telework.core.problems import Severity
 from telework.inventory.loading import load_inventory
 from telework.inventory.schema import inventory_file_schema_json
@@ -98,6 +98,9 @@ def schema(output: Path | None) -> None:
     """Print the JSON Schema of inventory files (for yaml-language-server)."""
     text = inventory_file_schema_json()
     if output:
+        if not output.parent.is_dir():
+            fail(f"directory {output.parent} does not exist (fix: create it with `mkdir -p {output.parent}` "
+                 "or give another --output)")
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)

@@ -62,11 +62,21 @@ def sync(inventory: Path, dry_run: bool, today: datetime | None) -> None:
         console.print(escape(f"{pool}: {done}"), soft_wrap=True)
     if dry_run:
         console.print(escape(f"dry run: {path} not written ({len(result.changes)} change(s))"), soft_wrap=True)
-    elif result.allocations.save(path):
+    elif _save(result.allocations, path):
         console.print(escape(f"wrote {path}: {len(result.changes)} change(s); commit it with the inventory"),
                       soft_wrap=True)
     else:
         console.print(escape(f"{path} is up to date"), soft_wrap=True)
+
+
+def _save(allocations: Allocations, path: Path) -> bool:
+    """Write the allocations file; a file system that refuses is an error message, nothing half-written."""
+    try:
+        return allocations.save(path)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror} (fix: make {path.parent} writable for this user, or run "
+             "`telework ipam sync --dry-run` to see the changes without writing)")
+        raise  # not reached: fail() exits
 
 
 @ipam.command()

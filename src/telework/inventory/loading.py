@@ -16,6 +16,7 @@ from telework.core.problems import InventoryError, Problem
 from telework.inventory import cache, model
 from telework.inventory.loaded import LoadedInventory
 from telework.inventory.source import InventorySource, load_source, load_texts
+from telework.inventory.rootcause import root_causes
 from telework.inventory.validation import cross_check
 
 _PLACEHOLDER_ORG = {"name": "(missing organisation)", "slug": "missing", "domain": "invalid"}
@@ -38,10 +39,30 @@ def _load(root: Path, files: Iterable[tuple[Path, str]] | None, check: bool) -> 
     source, problems = load_source(root) if files is None else load_texts(root, files)
     inv, origin, schema_problems = _validate_schema(source)
     problems.extend(schema_problems)
-    loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin)
+    loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin,
+                             invalid_ids=_invalid_ids(source.data, origin))
     if check:
         loaded.problems.extend(cross_check(loaded))
+    loaded.problems = root_causes(loaded.problems)
     return loaded
+
+
+def _invalid_ids(data: dict, origin: dict[str, list[int]]) -> dict[str, set[str]]:
+    """The keys (username, host name, ...) of the items left out of the model for schema errors.
+
+    References to them are not reported again: the entry's own schema error is the one to fix,
+    "unknown person 'x'" on every device of that person would point at the wrong thing."""
+    out: dict[str, set[str]] = {}
+    for section, alive in origin.items():
+        key = model.LIST_SECTIONS.get(section)
+        items = data.get(section)
+        if key is None or not isinstance(items, list):
+            continue
+        kept = set(alive)
+        for index, item in enumerate(items):
+            if index not in kept and isinstance(item, dict) and isinstance(item.get(key), str):
+                out.setdefault(section, set()).add(item[key])
+    return out
 
 
 def require_inventory(root: str | Path) -> LoadedInventory:
@@ -99,12 +120,51 @@ def _problem_from_error(source: InventorySource, err: dict) -> Problem:
     value = err.get("input")
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     message = err["msg"].removeprefix("Value error, ")
-    fix = "quote it: numbers such as extensions are strings" if kind == "string_type" and isinstance(value, int) else ""
+    fix = ""
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = _raw_text(source, loc) or str(value)
+        fix = f"quote it: {loc[-1]}: \"{text}\" (YAML reads {text} unquoted as a number)"
     if kind == "string_pattern_mismatch":
         fix = "use lower-case letters, digits, '-' or '_'" if "a-z" in str(err.get("ctx", {})) else ""
+        other = _case_twin(source, loc, value)
+        if other is not None:
+            file, line = source.locate(other)
+            taken = {item.get(loc[2]) for item in source.data[str(loc[0])] if isinstance(item, dict)}
+            free = next(f"{value.lower()}{n}" for n in range(2, 10_000) if f"{value.lower()}{n}" not in taken)
+            return source.problem(
+                "unique.case", loc, f"{loc[-1]} '{value}' differs only in case from '{value.lower()}' at "
+                f"{file}:{line}, and names are lower-case", f"give this entry its own lower-case {loc[-1]}, "
+                f"e.g. '{free}'")
     if kind == "enum":
         fix = "use one of " + str(err.get("ctx", {}).get("expected", ""))
     return source.problem("schema.type", loc, f"{message} (got {shown})", fix)
+
+
+def _case_twin(source: InventorySource, loc: tuple, value) -> tuple | None:
+    """The path of the other entry whose key is `value` in lower case (aBusch next to abusch)."""
+    if len(loc) != 3 or not isinstance(value, str) or model.LIST_SECTIONS.get(str(loc[0])) != loc[2]:
+        return None
+    items = source.data.get(str(loc[0]))
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if index != loc[1] and isinstance(item, dict) and item.get(loc[2]) == value.lower():
+            return (loc[0], index, loc[2])
+    return None
+
+
+def _raw_text(source: InventorySource, loc: tuple) -> str | None:
+    """The value at `loc` as written in its file (12.6, not 12.6 read back from a float)."""
+    file, line = source.locate(loc)
+    if file is None or line is None:
+        return None
+    origin = source.item_origins.get(str(loc[0]))
+    sf = origin[loc[1]].source if origin and isinstance(loc[1], int) and loc[1] < len(origin) else None
+    if sf is None:
+        return None
+    row = sf.text.splitlines()[line - 1] if line <= len(sf.text.splitlines()) else ""
+    import re
+
+    match = re.search(rf"\b{re.escape(str(loc[-1]))}:\s*([^,}}\s]+)", row)
+    return match.group(1) if match else None
 
 
 def _known_keys_hint(parent: tuple) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from telework.core.problems import Problem
+from telework.core.problems import Problem, Severity
 from telework.inventory import yamlfast
 
 try:  # libyaml's parser is several times faster on large inventories
@@ -40,6 +40,13 @@ class _Loader(_BaseLoader):
     """Safe loader that reports duplicate mapping keys instead of silently keeping the last."""
 
     duplicate_keys: list[tuple[str, int]]
+    #: plain scalars such as 0640 (YAML 1.1 octal) with their line
+    octals: list[tuple[str, int]]
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self.duplicate_keys = []
+        self.octals = []
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
@@ -61,6 +68,21 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+#: YAML 1.1 reads `0640` as the octal number 416, YAML 1.2 as 640: neither is guessed, such a
+#: plain scalar is reported (telework.inventory.source.YAML11_OCTAL) and kept as its text.
+YAML11_OCTAL = "tag:telework,2026:yaml11-octal"
+_Loader.yaml_implicit_resolvers = {
+    first: [(YAML11_OCTAL, re.compile(r"^[-+]?0[0-7_]+$")), *resolvers] if first in "-+0" else resolvers
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_octal(loader: _Loader, node: yaml.ScalarNode) -> str:
+    loader.octals.append((node.value, node.start_mark.line + 1))
+    return node.value
+
+
+_Loader.add_constructor(YAML11_OCTAL, _construct_octal)
 
 
 #: Plain scalars resolved as `_Loader` resolves them, for the fast reader.
@@ -214,7 +236,48 @@ def load_source(root: Path) -> tuple[InventorySource, list[Problem]]:
         problem = Problem("inventory.missing", f"inventory directory {root} does not exist",
                           "pass the directory holding the inventory's YAML files")
         return InventorySource(root=root), [problem]
-    return load_texts(root, ((path, path.read_text(encoding="utf-8")) for path in section_files(root)))
+    problems: list[Problem] = []
+    texts = []
+    for path in section_files(root):
+        text = read_text(path, source_relative(path), problems)
+        if text is not None:
+            texts.append((path, text))
+    source, more = load_texts(root, texts)
+    return source, problems + more
+
+
+def source_relative(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def read_text(path: Path, shown: Path, problems: list[Problem]) -> str | None:
+    """The text of a section file, or None with a problem naming the byte that is not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem("inventory.unreadable", f"cannot read the file: {exc.strerror}",
+                                "make it readable for the user running telework", file=shown))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(decode_problem(raw, exc, shown))
+        return None
+
+
+def decode_problem(raw: bytes, exc: UnicodeDecodeError, shown: Path) -> Problem:
+    """Where the first byte that is not UTF-8 is, and what it probably was (Windows-1252)."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    byte = raw[exc.start]
+    guess = bytes([byte]).decode("cp1252", errors="replace")
+    was = f" ('{guess}' in Windows-1252/Latin-1)" if guess.isprintable() and guess != "\ufffd" else ""
+    return Problem("yaml.encoding", f"byte 0x{byte:02X} at column {column} is not UTF-8{was}",
+                   f"save the file as UTF-8 (iconv -f windows-1252 -t utf-8 {shown.name})",
+                   file=shown, line=line)
 
 
 def load_texts(root: Path, files: Iterable[tuple[Path, str]]) -> tuple[InventorySource, list[Problem]]:
@@ -242,31 +305,62 @@ def _add_file_pyyaml(source: InventorySource, path: Path, text: str, problems: l
     """PyYAML's reading of a file: syntax errors and duplicate keys are reported with their line."""
     rel = source.relative(path)
     loader = _Loader(text)
-    loader.duplicate_keys = []
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problems.append(Problem("yaml.syntax", f"YAML syntax error: {exc.problem}",
-                                "fix the YAML syntax at this line", file=rel,
-                                line=mark.line + 1 if mark else None))
-        return
-    except UnicodeDecodeError:
-        problems.append(Problem("yaml.encoding", "file is not UTF-8", "save the file as UTF-8", file=rel))
+        problems.append(syntax_problem(text, exc, rel))
         return
     finally:
         loader.dispose()
     for key, line in loader.duplicate_keys:
         problems.append(Problem("yaml.duplicate_key", f"key '{key}' appears twice in one mapping",
                                 "remove or rename one of them", file=rel, line=line))
+    for value, line in loader.octals:
+        digits = value.lstrip("+-").lstrip("0").replace("_", "") or "0"
+        problems.append(Problem(
+            "yaml.octal", f"{value} is a YAML 1.1 octal number (read as {int(value.replace('_', ''), 8)} by some "
+            "tools, as " + digits + " by others); telework does not guess",
+            f"write {digits} for the number, or '{value}' in quotes for text such as a file mode",
+            file=rel, line=line))
     _add_data(source, SourceFile(path, node=node, text=text), data, problems)
+
+
+def syntax_problem(text: str, exc: yaml.MarkedYAMLError, rel: Path) -> Problem:
+    """A YAML syntax error named by the character at its place, with the usual fix."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    lines = text.splitlines()
+    row = lines[mark.line] if mark and mark.line < len(lines) else ""
+    char = row[mark.column] if mark and mark.column < len(row) else ""
+    problem = str(exc.problem or "")
+    if "\t" in row[: (mark.column + 1) if mark else 0] or (char == "\t"):
+        column = row.index("\t") + 1
+        return Problem("yaml.syntax", f"a tab character at column {column}: YAML indents with spaces only",
+                       "replace the tab with spaces (the same indentation as the lines around it)",
+                       file=rel, line=line)
+    if "cannot start any token" in problem and char:
+        return Problem("yaml.syntax", f"YAML syntax error: a plain value cannot start with {char!r} "
+                       f"(column {mark.column + 1})", f"quote the value: \"{row[mark.column:].strip()}\"",
+                       file=rel, line=line)
+    if "mapping values are not allowed" in problem:
+        return Problem("yaml.syntax", "YAML syntax error: a second ': ' in a value", "quote the value that "
+                       "contains ': ' (key: \"a: b\")", file=rel, line=line)
+    if "did not find expected" in problem and exc.context and "flow" in exc.context:
+        return Problem("yaml.syntax", f"YAML syntax error: {problem} {exc.context}",
+                       "close every '[' with ']' and '{' with '}' on the same entry", file=rel, line=line)
+    context = f" ({exc.context})" if exc.context else ""
+    return Problem("yaml.syntax", f"YAML syntax error: {problem}{context}",
+                   "check the indentation and quoting at this line and the one before", file=rel, line=line)
 
 
 def _add_data(source: InventorySource, sf: SourceFile, data, problems: list[Problem]) -> None:
     rel = source.relative(sf.path)
     source.files.append(sf)
     if data is None:
+        problems.append(Problem("inventory.empty_file", "the file holds no sections (it is empty)",
+                                f"restore its content (git checkout -- {rel}) or delete the file", file=rel,
+                                severity=Severity.WARNING))
         return
     if not isinstance(data, dict):
         problems.append(Problem("yaml.shape", "an inventory file must be a mapping of sections",
@@ -279,7 +373,6 @@ def _add_data(source: InventorySource, sf: SourceFile, data, problems: list[Prob
 def parse_yaml(text: str):
     """One YAML document read the way inventory files are read (YAML 1.2 booleans, libyaml)."""
     loader = _Loader(text)
-    loader.duplicate_keys = []
     try:
         return loader.get_single_data()
     finally:

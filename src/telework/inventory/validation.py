@@ -54,6 +54,16 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
     auth = {a.name for a in inv.auth_servers}
     concentrators = {c.name for c in inv.vpn_concentrators}
     blocks = {b.name for b in inv.number_blocks}
+    # Items with schema errors are out of the model but keep their name: a reference to one
+    # is fine until that entry's own error is fixed (one typo, one error).
+    def keep(section: str, known: set[str]) -> set[str]:
+        gone = loaded.invalid_ids.get(section, set())
+        return known | gone | {key.lower() for key in gone}
+
+    sites, deps, nets, rings = keep("sites", sites), keep("departments", deps), keep("networks", nets), \
+        keep("rollout_rings", rings)
+    people, auth, blocks = keep("people", people), keep("auth_servers", auth), keep("number_blocks", blocks)
+    concentrators = keep("vpn_concentrators", concentrators)
 
     def ref(section, index, key, value, known, what, where):
         if value is not None and value not in known:
@@ -161,10 +171,34 @@ def _numbers(loaded: LoadedInventory) -> Iterator[Problem]:
         if person.phone is None:
             continue
         did = person.phone.did
-        if not _in_blocks(did, by_prefix):
-            yield loaded.problem("numbers.did_outside_blocks", "people", i, ("phone", "did"),
-                                 f"DID {did} is not in any of the organisation's number blocks ({blocks_text})",
-                                 "use a number from a block or add the block to 'number_blocks'")
+        if _in_blocks(did, by_prefix):
+            continue
+        width = _width_mismatch(did, by_prefix)
+        if width is not None:
+            block, digits = width
+            ext = did[len(block.prefix):]
+            yield loaded.problem(
+                "numbers.extension_width", "people", i, ("phone", "did"),
+                f"DID {did} ends in the {len(ext)}-digit extension {ext}, but block '{block.name}' "
+                f"({block.prefix} {block.first}-{block.last}) has {digits}-digit extensions: an extension has "
+                f"as many digits as its block's 'last'",
+                f"use a {digits}-digit extension from {block.first}-{block.last} (or a block of "
+                f"{len(ext)}-digit numbers)")
+            continue
+        yield loaded.problem("numbers.did_outside_blocks", "people", i, ("phone", "did"),
+                             f"DID {did} is not in any of the organisation's number blocks ({blocks_text})",
+                             "use a number from a block or add the block to 'number_blocks'")
+
+
+def _width_mismatch(did: str, by_prefix: dict):
+    """(block, its width) when the DID starts with a block's prefix but has another number of digits."""
+    for prefix, blocks in by_prefix.items():
+        rest = did[len(prefix):]
+        if did.startswith(prefix) and rest.isdigit():
+            width = max(len(str(b.last)) for b in blocks)
+            if len(rest) != width:
+                return blocks[0], width
+    return None
 
 
 def _in_blocks(did: str, by_prefix: dict) -> bool:
@@ -224,6 +258,18 @@ def _static_addresses(loaded: LoadedInventory) -> Iterator[Problem]:
             ip = server.address.ip
             site_nets = [n for n in inv.networks if n.site == server.site]
             home = [n for n in site_nets if ip in n.prefix]
+            public = getattr(server, "public_address", None)
+            for key, addr in (("address", ip), ("public_address", public)):
+                pool = next((p for p in inv.address_pools if addr is not None and addr in p.prefix), None)
+                if pool is not None:
+                    yield loaded.problem(
+                        "ipam.server_in_pool", section, i, (key,),
+                        f"{key.replace('_', ' ')} {addr} of '{server.name}' lies in address pool '{pool.name}' "
+                        f"{pool.prefix}, whose addresses concentrator '{pool.concentrator}' hands to VPN clients",
+                        "use an address from one of the site's networks" if key == "address"
+                        else "use the address clients reach from the internet, outside every address pool")
+            if any(ip in p.prefix for p in inv.address_pools):
+                continue
             if not home:
                 listed = ", ".join(f"{n.name} {n.prefix}" for n in site_nets) or "none"
                 yield loaded.problem("ipam.static_outside", section, i, ("address",),
@@ -277,9 +323,11 @@ def _capacity(loaded: LoadedInventory) -> Iterator[Problem]:
             who = "people with vpn: true" if pool.kind is PoolKind.openvpn else "active Linux endpoints and notebooks"
             yield loaded.problem("ipam.capacity", "address_pools", i, ("prefix",),
                                  f"pool '{pool.name}' {pool.prefix} holds {have} addresses but has {need} members "
-                                 f"({who})", f"enlarge the prefix to at least /{_prefixlen_for(need + 3)}")
+                                 f"({who})",
+                                 f"enlarge the prefix to at least /{_prefixlen_for(need + 3, pool.prefix.version)}")
 
 
-def _prefixlen_for(count: int) -> int:
+def _prefixlen_for(count: int, version: int = 4) -> int:
+    """The longest prefix (IPv4 or IPv6) holding `count` addresses."""
     bits = max((count - 1).bit_length(), 2)
-    return 32 - bits
+    return (32 if version == 4 else 128) - bits

@@ -1,0 +1,216 @@
+"""One mistake, one error that names it: no cascade of follow-on errors, the real cause and its fix.
+
+Each case is a class of fault as a new user makes it (found by injecting faults into copies of
+the sample); the tests pin the message, so a later change cannot make it vague again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from telework.inventory.loading import load_inventory
+from tests.conftest import SAMPLE, edit
+
+
+@pytest.fixture
+def city(tmp_path: Path, monkeypatch) -> Path:
+    """A writable copy of the sample city; problems name files relative to its parent."""
+    target = tmp_path / "city"
+    shutil.copytree(SAMPLE, target)
+    monkeypatch.chdir(tmp_path)
+    return target
+
+
+def errors_of(inv: Path) -> list[str]:
+    return [p.format() for p in load_inventory(inv).errors]
+
+
+def the_error(inv: Path) -> str:
+    errors = errors_of(inv)
+    assert len(errors) == 1, "\n".join(errors)
+    return errors[0]
+
+
+PERSON = "{username: abrandt, name: Anja Brandt, department: standesamt, site: rathaus, vpn: true"
+
+
+# ---------------------------------------------------------------- no cascade
+
+
+def test_entry_with_schema_error_keeps_its_name_for_references(city):
+    """A person dropped for a bad site is still the owner of their devices: one error, not one per device."""
+    edit(city / "people/rathaus.yml", PERSON, PERSON.replace("site: rathaus", "site: [rathaus]"))
+    message = the_error(city)
+    assert message.startswith("city/people/rathaus.yml:13: error: people[225].site:")
+
+
+def test_renamed_department_gives_one_error_with_the_count(city):
+    """A typo in a department's id: its people are one error "+N more like this", with the hint."""
+    edit(city / "organisation.yml", "  - id: kaemmerei\n", "  - id: kaemerei\n")
+    message = the_error(city)
+    assert "unknown department 'kaemmerei' (fix: did you mean 'kaemerei'?" in message
+    assert "(+52 more like this: city/people/rathaus.yml:20, city/people/rathaus.yml:22," in message
+
+
+def test_unquoted_firmware_gets_the_fix_once(city):
+    text = (city / "endpoints/igel.yml").read_text()
+    assert text.count("firmware: 12.6.0}") == 28
+    (city / "endpoints/igel.yml").write_text(text.replace("firmware: 12.6.0}", "firmware: 12.6}"))
+    message = the_error(city)
+    assert 'firmware: Input should be a valid string (got 12.6) (fix: quote it: firmware: "12.6" ' \
+           "(YAML reads 12.6 unquoted as a number)) (+27 more like this:" in message
+
+
+def test_octal_looking_extension_is_named(minimal_copy, monkeypatch):
+    monkeypatch.chdir(minimal_copy)
+    edit(minimal_copy / "people/rathaus.yml", 'extension: "101"', "extension: 0101")
+    messages = errors_of(minimal_copy)
+    assert any("0101 is a YAML 1.1 octal number" in m for m in messages), messages
+
+
+# ---------------------------------------------------------------- files that cannot be read
+
+
+def test_tab_is_named_with_the_fix_and_hides_follow_on_errors(city):
+    edit(city / "people/rathaus.yml", "  - {username: abrandt", "\t- {username: abrandt")
+    message = the_error(city)
+    assert message.startswith("city/people/rathaus.yml:13: error: a tab character at column 1: YAML indents "
+                              "with spaces only; 412 reference(s) elsewhere (e.g. igel_devices[0].owner at "
+                              "city/endpoints/igel.yml:9: unknown person 'dseidel') are not checked until "
+                              "city/people/rathaus.yml is fixed")
+    assert "(fix: replace the tab with spaces" in message
+
+
+def test_byte_that_is_not_utf8_is_named_with_line_and_column(city):
+    path = city / "people/rathaus.yml"
+    path.write_bytes(path.read_bytes().replace("Dürr".encode(), "Dürr".encode("latin-1"), 1))
+    message = the_error(city)
+    assert message.startswith("city/people/rathaus.yml:16: error: byte 0xFC at column 39 is not UTF-8 "
+                              "('ü' in Windows-1252/Latin-1)")
+    assert "(fix: save the file as UTF-8 (iconv -f windows-1252 -t utf-8 rathaus.yml))" in message
+
+
+def test_empty_people_file_is_named_instead_of_its_people(city):
+    (city / "people/rathaus.yml").write_text("")
+    message = the_error(city)
+    assert message.startswith("city/people/rathaus.yml: error: the file holds no sections (it is empty); "
+                              "412 reference(s) elsewhere")
+    assert "(fix: restore its content (git checkout -- city/people/rathaus.yml) or delete the file)" in message
+
+
+def test_empty_file_alone_is_a_warning(minimal_copy):
+    (minimal_copy / "extra.yml").write_text("# nothing yet\n")
+    loaded = load_inventory(minimal_copy)
+    assert loaded.errors == []
+    assert [p.rule for p in loaded.warnings if p.rule != "allocations.missing"] == ["inventory.empty_file"]
+
+
+def test_yaml_1_1_octal_is_refused_not_read_as_416(city):
+    edit(city / "organisation.yml", "address_quarantine_days: 180", "address_quarantine_days: 0640")
+    assert the_error(city) == (
+        "city/organisation.yml:24: error: 0640 is a YAML 1.1 octal number (read as 416 by some tools, as 640 "
+        "by others); telework does not guess (fix: write 640 for the number, or '0640' in quotes for text such "
+        "as a file mode)")
+
+
+def test_quoted_octal_looking_text_is_text(minimal_copy):
+    edit(minimal_copy / "endpoints.yml", "serial: PF3X0001", 'serial: "0640"')
+    assert load_inventory(minimal_copy).errors == []
+
+
+# ---------------------------------------------------------------- the rule behind the message
+
+
+def test_three_digit_extension_names_the_width_rule(city):
+    edit(city / "people/rathaus.yml", 'extension: "1357", did: "+49 9999 12-1357"',
+         'extension: "135", did: "+49 9999 12-135"')
+    message = the_error(city)
+    assert "ends in the 3-digit extension 135, but block 'rathaus'" in message
+    assert "has 4-digit extensions: an extension has as many digits as its block's 'last'" in message
+    assert "(fix: use a 4-digit extension from 1000-1499" in message
+
+
+def test_case_only_duplicate_username_names_the_other_entry(city):
+    edit(city / "people/rathaus.yml", "{username: abusch2,", "{username: aBusch,")
+    edit(city / "endpoints/desk_phones.yml", "owner: abusch2,", "owner: abusch,")
+    errors = [m for m in errors_of(city) if "aBusch" in m]
+    assert errors == ["city/people/rathaus.yml:15: error: people[227].username: username 'aBusch' differs only in "
+                      "case from 'abusch' at city/people/rathaus.yml:14, and names are lower-case (fix: give this "
+                      "entry its own lower-case username, e.g. 'abusch2')"]
+
+
+@pytest.mark.parametrize("key, old, new, line", [
+    ("address", "address: 10.20.0.11/24", "address: 10.128.0.5/22", 10),
+    ("public_address", "public_address: 198.51.100.10", "public_address: 10.128.1.1", 11),
+])
+def test_concentrator_address_inside_a_client_pool_names_the_pool(city, key, old, new, line):
+    edit(city / "vpn.yml", old, new)
+    message = the_error(city)
+    assert message.startswith(f"city/vpn.yml:{line}: error: vpn_concentrators[0].{key}: ")
+    assert "of 'vpn-a' lies in address pool 'vpn-a-openvpn' 10.128.0.0/22, whose addresses concentrator " \
+           "'vpn-a' hands to VPN clients" in message
+
+
+def test_sip_server_public_address_inside_a_pool_is_refused(city):
+    edit(city / "telephony.yml", "public_address: 198.51.100.20", "public_address: 10.129.0.7")
+    assert "sip_servers[0].public_address: public address 10.129.0.7 of 'sip-1' lies in address pool " \
+           "'vpn-a-wireguard'" in the_error(city)
+
+
+def test_ipv6_pool_too_small_gets_an_ipv6_prefix(city):
+    edit(city / "networks.yml", "prefix: 10.128.0.0/22, kind: openvpn", "prefix: fd00:1::/120, kind: openvpn")
+    message = the_error(city)
+    assert "pool 'vpn-a-openvpn' fd00:1::/120 holds 253 addresses but has 667 members" in message
+    assert "(fix: enlarge the prefix to at least /118)" in message
+
+
+# ---------------------------------------------------------------- file-system states, no traceback
+
+
+def telework(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "telework.cli", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd, env={**os.environ, "COLUMNS": "300"})
+
+
+def test_schema_into_a_missing_directory_says_so(tmp_path):
+    result = telework("schema", "-o", str(tmp_path / "missing" / "inventory.schema.json"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"error: directory {tmp_path / 'missing'} does not exist (fix: create it with `mkdir -p" in result.stderr
+
+
+def test_ipam_sync_into_a_read_only_directory_says_so(city):
+    """A real read-only directory: a read-only bind mount for root (who may write anywhere), else chmod."""
+    (city / "allocations.yml").unlink()
+    command = [sys.executable, "-m", "telework.cli", "ipam", "sync", str(city), "--today", "2026-12-06"]
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None:
+            pytest.fail("unshare (util-linux) is needed to make a read-only directory for root")
+        command = ["unshare", "-m", "sh", "-c", f'mount --bind -o ro "{city}" "{city}" && exec "$@"', "sh", *command]
+    else:
+        city.chmod(0o555)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "COLUMNS": "300"})
+    finally:
+        city.chmod(0o755)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"error: cannot write {city}/allocations.yml: " in result.stderr
+    assert "run `telework ipam sync --dry-run` to see the changes without writing" in result.stderr
+    assert not (city / "allocations.yml").exists()
+
+
+def test_an_os_error_of_any_command_is_a_message(tmp_path):
+    """The CLI's last line of defence: an OSError nobody expected is a message with a fix, exit code 1."""
+    target = tmp_path / "file"
+    target.write_text("")
+    result = telework("schema", "-o", str(target / "x.json"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "give another" in result.stderr
