@@ -214,3 +214,13 @@ def test_an_os_error_of_any_command_is_a_message(tmp_path):
     result = telework("schema", "-o", str(target / "x.json"))
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "give another" in result.stderr
+
+
+@pytest.mark.parametrize("link, target", [("people/loop", ".."), ("people/again", "ABS"), ("self", "self")])
+def test_directory_symlink_loop_is_refused(minimal_copy, monkeypatch, link, target):
+    monkeypatch.chdir(minimal_copy.parent)
+    (minimal_copy / link).symlink_to(str(minimal_copy) if target == "ABS" else target)
+    shown = str(minimal_copy) if target == "ABS" else target
+    assert errors_of(minimal_copy) == [
+        f"inv/{link}: error: directory symlink {link} -> {shown} loops back into the inventory (it would contain "
+        f"itself); its files are not read (fix: remove the link (rm inv/{link}) and keep each file in one place)"]

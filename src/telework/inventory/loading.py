@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from telework.core.problems import InventoryError, Problem
 from telework.inventory import cache, model
 from telework.inventory.loaded import LoadedInventory
+from telework.inventory.symlinks import symlink_loops
 from telework.inventory.source import InventorySource, load_source, load_texts
 from telework.inventory.rootcause import root_causes
 from telework.inventory.validation import cross_check
@@ -37,6 +38,8 @@ def load_inventory(root: str | Path, *, check: bool = True,
 
 def _load(root: Path, files: Iterable[tuple[Path, str]] | None, check: bool) -> LoadedInventory:
     source, problems = load_source(root) if files is None else load_texts(root, files)
+    if files is None and root.is_dir():
+        problems.extend(symlink_loops(root, source.relative(root)))
     inv, origin, schema_problems = _validate_schema(source)
     problems.extend(schema_problems)
     loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin,
