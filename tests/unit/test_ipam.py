@@ -515,3 +515,24 @@ def test_cli_show_lists_pools_and_addresses(synced: Path):
 def test_plan_returns_issues_instead_of_raising():
     _, issues = plan(make_inventory(["amueller"], pins={"amueller": "10.128.0.31"}), Allocations(), DAY)
     assert [issue.rule for issue in issues] == ["allocations.pin_reserved"]
+
+
+def test_cli_sync_of_a_new_organisation_prints_a_summary(tmp_path: Path):
+    """2,400 addresses at once: one line per pool, every address only with --verbose."""
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    inv = tmp_path / "city"
+    shutil.copytree(SAMPLE, inv)
+    (inv / ALLOCATIONS_FILE).unlink()
+    runner = CliRunner()
+    quiet = runner.invoke(cli, ["ipam", "sync", str(inv), "--dry-run", "--today", "2026-11-22"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout.splitlines() == [
+        "1358 change(s) in 4 pool(s); --verbose lists each address",
+        "vpn-a-openvpn: 667 allocated", "vpn-a-wireguard: 12 allocated", "vpn-b-openvpn: 667 allocated",
+        "vpn-b-wireguard: 12 allocated", f"dry run: {inv / ALLOCATIONS_FILE} not written (1358 change(s))"]
+    verbose = runner.invoke(cli, ["ipam", "sync", str(inv), "--dry-run", "--verbose", "--today", "2026-11-22"])
+    assert "vpn-a-openvpn   allocated 10.128.0.2      person:aalbrecht" in verbose.stdout
+    assert len(verbose.stdout.splitlines()) == 1358 + 5

@@ -15,10 +15,17 @@ from telework.core.problems import TeleworkError
 #: Commands take the inventory directory as an optional argument; this is the default.
 DEFAULT_INVENTORY = os.environ.get("TELEWORK_INVENTORY", "inventory/sample")
 
-#: CI logs are not terminals: give tables room instead of rich's 80-column fallback.
-_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(highlight=False, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, width=_WIDTH)
+#: Output into a pipe or a CI log is read by programs and people who scroll sideways: tables
+#: never wrap there (rich would wrap at 80 columns). On a terminal rich fits its width.
+PIPE_WIDTH = 4096
+
+
+def _width(stream) -> int | None:
+    return None if stream.isatty() else PIPE_WIDTH
+
+
+console = Console(highlight=False, width=_width(sys.stdout))
+err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 def inventory_argument(func):

@@ -22,6 +22,9 @@ from telework.ipam.allocations import (
 )
 from telework.ipam.allocations import sync as sync_allocations
 
+#: a sync with more changes prints one summary line per pool (a new organisation: 2,400 addresses)
+DETAIL_LIMIT = 20
+
 _TODAY = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
                       help="Date of the run, YYYY-MM-DD (default: today); for replays and tests.")
 
@@ -34,8 +37,10 @@ def ipam() -> None:
 @ipam.command()
 @inventory_argument
 @click.option("--dry-run", is_flag=True, help=f"Print the changes without writing {ALLOCATIONS_FILE}.")
+@click.option("--verbose", "-v", is_flag=True,
+              help=f"List every change (by default only when there are at most {DETAIL_LIMIT}).")
 @_TODAY
-def sync(inventory: Path, dry_run: bool, today: datetime | None) -> None:
+def sync(inventory: Path, dry_run: bool, verbose: bool, today: datetime | None) -> None:
     """Give new members of each pool an address, release those of members who left.
 
     Existing members keep their addresses; released ones stay in quarantine for
@@ -54,9 +59,12 @@ def sync(inventory: Path, dry_run: bool, today: datetime | None) -> None:
              f"(`telework validate {inventory}` lists them)")
     path = allocations_path(inventory)
     result = sync_allocations(loaded.model, Allocations.load(path), day)
-    if result.changes:
+    if result.changes and (verbose or len(result.changes) <= DETAIL_LIMIT):
         width = max(len(change.pool) for change in result.changes)
         click.echo("\n".join(change.format(width) for change in result.changes))
+    elif result.changes:
+        console.print(escape(f"{len(result.changes)} change(s) in {len(result.counts())} pool(s); "
+                             "--verbose lists each address"), soft_wrap=True)
     for pool, counts in result.counts().items():
         done = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
         console.print(escape(f"{pool}: {done}"), soft_wrap=True)
