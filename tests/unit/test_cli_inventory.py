@@ -84,3 +84,21 @@ def test_tables_never_wrap_in_a_pipe():
     assert len(pool_rows) == 1 and pool_rows[0].rstrip().endswith("│") and "%" in pool_rows[0]
     header = next(line for line in result.stdout.splitlines() if "people" in line and "desk phones" in line)
     assert "servers" in header
+
+
+def test_allocations_file_names_its_own_schema_and_matches_it():
+    """An editor mapping the inventory schema to every *.yml is told by allocations.yml's own
+    `$schema` line what the file is; the committed schema is `telework schema --file allocations`."""
+    from tests.conftest import REPO, SAMPLE
+
+    result = telework("schema", "--file", "allocations")
+    assert result.returncode == 0, result.stderr
+    committed = REPO / "inventory" / "schema" / "allocations.schema.json"
+    assert committed.read_text(encoding="utf-8") == result.stdout, \
+        "run `telework schema --file allocations -o inventory/schema/allocations.schema.json`"
+    lines = (SAMPLE / "allocations.yml").read_text(encoding="utf-8").splitlines()
+    assert lines[1] == "# yaml-language-server: $schema=../schema/allocations.schema.json"
+    assert (SAMPLE / "../schema/allocations.schema.json").resolve() == committed.resolve()
+    validator = jsonschema.Draft202012Validator(json.loads(result.stdout))
+    assert list(validator.iter_errors(yaml.safe_load((SAMPLE / "allocations.yml").read_text()))) == []
+    assert list(validator.iter_errors({"pools": {"p": {"allocated": {"10.0.0.2": "jmueller"}}}}))

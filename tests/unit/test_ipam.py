@@ -429,13 +429,13 @@ def test_problems_name_the_allocations_file_and_line(synced: Path):
          "      10.131.0.2: device:nb-0001 2026-11-22\n      10.131.0.2: device:nb-0002 2026-11-22\n")
     problems = {p.rule: p for p in allocation_problems(load_inventory(synced), DAY)}
     outside = problems["allocations.outside_pool"]
-    assert (outside.file.name, outside.line, outside.severity) == (ALLOCATIONS_FILE, 10, Severity.ERROR)
+    assert (outside.file.name, outside.line, outside.severity) == (ALLOCATIONS_FILE, 11, Severity.ERROR)
     assert outside.message == ("person:oesahin in pool 'vpn-a-openvpn': 10.99.0.3 is outside the pool's prefix "
                                "10.130.0.0/24")
     assert (problems["allocations.unknown_pool"].line, problems["allocations.unknown_pool"].message) == (
-        17, "allocations for pool 'vpn-z-openvpn', which is not in the inventory")
+        18, "allocations for pool 'vpn-z-openvpn', which is not in the inventory")
     duplicate = problems["allocations.file"]
-    assert duplicate.line == 15 and "listed twice, first at line 14" in duplicate.message
+    assert duplicate.line == 16 and "listed twice, first at line 15" in duplicate.message
     assert problems["allocations.missing"].message == "1 member of pool 'vpn-a-openvpn' has no address yet"
 
 

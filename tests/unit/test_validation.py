@@ -239,4 +239,4 @@ def test_validate_checks_the_allocations_file(minimal_copy):
     edit(minimal_copy / "allocations.yml", "10.130.0.3: person:oesahin", "10.99.0.3: person:oesahin")
     result = run_cli("validate", str(minimal_copy))
     assert result.returncode == 1
-    assert "allocations.yml:10: error: person:oesahin in pool 'vpn-a-openvpn': 10.99.0.3 is outside" in result.stdout + result.stderr
+    assert "allocations.yml:11: error: person:oesahin in pool 'vpn-a-openvpn': 10.99.0.3 is outside" in result.stdout + result.stderr

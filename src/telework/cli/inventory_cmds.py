@@ -113,9 +113,19 @@ def _print_show(summary: dict, methods: tuple[str, ...]) -> None:
 @click.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the schema to this file instead of standard output.")
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of inventory files (for yaml-language-server)."""
-    text = inventory_file_schema_json()
+@click.option("--file", "kind", type=click.Choice(["inventory", "allocations"]), default="inventory",
+              show_default=True, help="The schema of inventory files, or of allocations.yml.")
+def schema(output: Path | None, kind: str) -> None:
+    """Print the JSON Schema of inventory files (for yaml-language-server).
+
+    In an organisation repository (`telework init`) the schemas lie in schema/ beside
+    inventory/, where every file's `# yaml-language-server: $schema=...` line points."""
+    if kind == "allocations":
+        from telework.ipam.schema import allocations_file_schema_json
+
+        text = allocations_file_schema_json()
+    else:
+        text = inventory_file_schema_json()
     if output:
         if not output.parent.is_dir():
             fail(f"directory {output.parent} does not exist (fix: create it with `mkdir -p {output.parent}` "
