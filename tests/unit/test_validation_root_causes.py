@@ -224,3 +224,23 @@ def test_directory_symlink_loop_is_refused(minimal_copy, monkeypatch, link, targ
     assert errors_of(minimal_copy) == [
         f"inv/{link}: error: directory symlink {link} -> {shown} loops back into the inventory (it would contain "
         f"itself); its files are not read (fix: remove the link (rm inv/{link}) and keep each file in one place)"]
+
+
+# ---------------------------------------------------------------- one phone-number format
+
+
+def test_numbers_are_e164_in_data_and_din_5008_for_people(city):
+    """The data keeps E.164; what people read (messages, `person show`) is DIN 5008 in the
+    grouping of the number block as written: +49 9999 12-1357."""
+    from telework.inventory.phone import din5008
+
+    inv = load_inventory(city).model
+    assert inv.person("abecker").phone.did == "+49999912" + "1357"
+    assert din5008("+499999121357", inv.number_blocks) == "+49 9999 12-1357"
+    assert din5008("+4930123456", inv.number_blocks) == "+49 30123456"
+    result = subprocess.run([sys.executable, "-m", "telework.cli", "person", "show", "abecker", str(city)],
+                            capture_output=True, text=True, timeout=120)
+    assert "phone: extension 1357, +49 9999 12-1357" in result.stdout, result.stdout + result.stderr
+    edit(city / "people/rathaus.yml", 'did: "+49 9999 12-1357"', 'did: "+49 9999 77-1357"')
+    assert "DID +49 9999771357 is not in any of the organisation's number blocks (+49 9999 12 1000-1499, " \
+           "+49 9999 12 1500-1799, +49 9999 12 1800-2099)" in the_error(city)

@@ -25,6 +25,7 @@ from pydantic import (
     PrivateAttr,
     StrictBool,
     WithJsonSchema,
+    model_validator,
 )
 
 # ---------------------------------------------------------------- value types
@@ -226,14 +227,30 @@ class AddressPool(Model):
 
 
 class NumberBlock(Model):
-    """A block of city numbers (DIDs): `prefix` followed by an extension in [first, last]."""
+    """A block of city numbers (DIDs): `prefix` followed by an extension in [first, last].
+
+    Every extension of a block has as many digits as `last` (1000-1499: four digits)."""
 
     name: Slug
     site: Slug
     prefix: PhoneNumber = Field(description="number before the extension, e.g. '+49 9999 123'")
-    first: int = Field(ge=0)
-    last: int = Field(ge=0)
+    first: int = Field(ge=0, description="lowest extension, e.g. 1000")
+    last: int = Field(ge=0, description="highest extension; its number of digits is every extension's, e.g. 1499")
     description: str | None = None
+    #: the prefix as written ('+49 9999 12'): people read numbers in that grouping (DIN 5008)
+    _written_prefix: str | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_written_prefix(cls, data: Any, handler):
+        block = handler(data)
+        if isinstance(data, dict) and isinstance(data.get("prefix"), str):
+            block._written_prefix = " ".join(data["prefix"].replace("-", " ").replace("/", " ").split())
+        return block
+
+    @property
+    def written_prefix(self) -> str:
+        return self._written_prefix or self.prefix
 
 
 # ---------------------------------------------------------------- servers

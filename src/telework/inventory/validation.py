@@ -18,6 +18,7 @@ import netaddr
 from telework.core.problems import Problem, Severity
 from telework.inventory.loaded import LoadedInventory
 from telework.inventory.model import DeviceStatus, PoolKind
+from telework.inventory.phone import din5008
 from telework.ipam.allocations import RESERVED_AT_END, RESERVED_AT_START, allocation_problems
 
 #: LANs that employees' own routers use out of the box. A VPN pool overlapping one of
@@ -147,8 +148,9 @@ def _uniqueness(loaded: LoadedInventory) -> Iterator[Problem]:
             if value in first_seen:
                 other_section, other_i, other_key = first_seen[value]
                 file, line = loaded.source.locate(loaded.item_path(other_section, other_i, *other_key))
+                shown = din5008(str(value), inv.number_blocks) if what == "DID" else value
                 yield loaded.problem(f"unique.{what.replace(' ', '_').lower()}", section, i, key,
-                                     f"duplicate {what} '{value}', already used at {file}:{line}",
+                                     f"duplicate {what} '{shown}', already used at {file}:{line}",
                                      f"give each a unique {what.split()[-1]}")
             else:
                 first_seen[value] = (section, i, key)
@@ -166,7 +168,7 @@ def _numbers(loaded: LoadedInventory) -> Iterator[Problem]:
     by_prefix = defaultdict(list)
     for block in inv.number_blocks:
         by_prefix[block.prefix].append(block)
-    blocks_text = ", ".join(f"{b.prefix} {b.first}-{b.last}" for b in inv.number_blocks) or "none defined"
+    blocks_text = ", ".join(f"{b.written_prefix} {b.first}-{b.last}" for b in inv.number_blocks) or "none defined"
     for i, person in enumerate(inv.people):
         if person.phone is None:
             continue
@@ -179,14 +181,16 @@ def _numbers(loaded: LoadedInventory) -> Iterator[Problem]:
             ext = did[len(block.prefix):]
             yield loaded.problem(
                 "numbers.extension_width", "people", i, ("phone", "did"),
-                f"DID {did} ends in the {len(ext)}-digit extension {ext}, but block '{block.name}' "
-                f"({block.prefix} {block.first}-{block.last}) has {digits}-digit extensions: an extension has "
+                f"DID {din5008(did, inv.number_blocks)} ends in the {len(ext)}-digit extension {ext}, but block "
+                f"'{block.name}' ({block.written_prefix} {block.first}-{block.last}) has {digits}-digit extensions: "
+                "an extension has "
                 f"as many digits as its block's 'last'",
                 f"use a {digits}-digit extension from {block.first}-{block.last} (or a block of "
                 f"{len(ext)}-digit numbers)")
             continue
         yield loaded.problem("numbers.did_outside_blocks", "people", i, ("phone", "did"),
-                             f"DID {did} is not in any of the organisation's number blocks ({blocks_text})",
+                             f"DID {din5008(did, inv.number_blocks)} is not in any of the organisation's number "
+                             f"blocks ({blocks_text})",
                              "use a number from a block or add the block to 'number_blocks'")
 
 
