@@ -536,3 +536,16 @@ def test_cli_sync_of_a_new_organisation_prints_a_summary(tmp_path: Path):
     verbose = runner.invoke(cli, ["ipam", "sync", str(inv), "--dry-run", "--verbose", "--today", "2026-11-22"])
     assert "vpn-a-openvpn   allocated 10.128.0.2      person:aalbrecht" in verbose.stdout
     assert len(verbose.stdout.splitlines()) == 1358 + 5
+
+
+def test_cli_sync_json_lists_every_change(minimal_copy: Path):
+    import json
+
+    result = CliRunner().invoke(cli, ["ipam", "sync", str(minimal_copy), "--format", "json", "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["written"] is True and data["dry_run"] is False
+    assert data["counts"] == {"vpn-a-openvpn": {"allocated": 2}, "vpn-a-wireguard": {"allocated": 1}}
+    assert {"kind": "allocated", "pool": "vpn-a-openvpn", "member": "person:jmueller", "address": "10.130.0.2",
+            "note": ""} in data["changes"]
+    assert (minimal_copy / ALLOCATIONS_FILE).exists()

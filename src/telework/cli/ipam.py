@@ -39,8 +39,10 @@ def ipam() -> None:
 @click.option("--dry-run", is_flag=True, help=f"Print the changes without writing {ALLOCATIONS_FILE}.")
 @click.option("--verbose", "-v", is_flag=True,
               help=f"List every change (by default only when there are at most {DETAIL_LIMIT}).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: every change and the per-pool counts, for programs.")
 @_TODAY
-def sync(inventory: Path, dry_run: bool, verbose: bool, today: datetime | None) -> None:
+def sync(inventory: Path, dry_run: bool, verbose: bool, fmt: str, today: datetime | None) -> None:
     """Give new members of each pool an address, release those of members who left.
 
     Existing members keep their addresses; released ones stay in quarantine for
@@ -59,6 +61,16 @@ def sync(inventory: Path, dry_run: bool, verbose: bool, today: datetime | None) 
              f"(`telework validate {inventory}` lists them)")
     path = allocations_path(inventory)
     result = sync_allocations(loaded.model, Allocations.load(path), day)
+    if fmt == "json":
+        written = False if dry_run else _save(result.allocations, path)
+        json.dump({"inventory": str(inventory), "date": day.isoformat(), "file": str(path), "dry_run": dry_run,
+                   "written": written,
+                   "counts": {pool: dict(sorted(c.items())) for pool, c in result.counts().items()},
+                   "changes": [{"kind": c.kind.value, "pool": c.pool, "member": c.member,
+                                "address": None if c.address is None else str(c.address), "note": c.note}
+                               for c in result.changes]}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
     if result.changes and (verbose or len(result.changes) <= DETAIL_LIMIT):
         width = max(len(change.pool) for change in result.changes)
         click.echo("\n".join(change.format(width) for change in result.changes))
