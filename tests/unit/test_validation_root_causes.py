@@ -244,3 +244,13 @@ def test_numbers_are_e164_in_data_and_din_5008_for_people(city):
     edit(city / "people/rathaus.yml", 'did: "+49 9999 12-1357"', 'did: "+49 9999 77-1357"')
     assert "DID +49 9999771357 is not in any of the organisation's number blocks (+49 9999 12 1000-1499, " \
            "+49 9999 12 1500-1799, +49 9999 12 1800-2099)" in the_error(city)
+
+
+def test_did_must_end_in_the_extension(city):
+    """Extension 1681 with DID ...-1999 validated: outside callers would ring another phone."""
+    edit(city / "people/rathaus.yml", 'extension: "1357", did: "+49 9999 12-1357"',
+         'extension: "1357", did: "+49 9999 12-1002"')
+    assert the_error(city) == (
+        "city/people/rathaus.yml:12: error: people[224].phone.extension: extension 1357 does not match DID "
+        "+49 9999 12-1002, which ends in extension 1002: callers from outside would reach another phone than "
+        "colleagues dialling the extension (fix: make them agree: extension '1002' or DID ending in 1357)")

@@ -174,6 +174,14 @@ def _numbers(loaded: LoadedInventory) -> Iterator[Problem]:
             continue
         did = person.phone.did
         if _in_blocks(did, by_prefix):
+            ext = _extension_in(did, by_prefix)
+            if ext is not None and ext != person.phone.extension:
+                yield loaded.problem(
+                    "numbers.did_extension", "people", i, ("phone", "extension"),
+                    f"extension {person.phone.extension} does not match DID {din5008(did, inv.number_blocks)}, "
+                    f"which ends in extension {ext}: callers from outside would reach another phone than "
+                    "colleagues dialling the extension",
+                    f"make them agree: extension '{ext}' or DID ending in {person.phone.extension}")
             continue
         width = _width_mismatch(did, by_prefix)
         if width is not None:
@@ -192,6 +200,15 @@ def _numbers(loaded: LoadedInventory) -> Iterator[Problem]:
                              f"DID {din5008(did, inv.number_blocks)} is not in any of the organisation's number "
                              f"blocks ({blocks_text})",
                              "use a number from a block or add the block to 'number_blocks'")
+
+
+def _extension_in(did: str, by_prefix: dict) -> str | None:
+    """The extension a DID dials: what follows the prefix of the block it lies in."""
+    for prefix, blocks in by_prefix.items():
+        rest = did[len(prefix):]
+        if did.startswith(prefix) and rest.isdigit() and any(b.first <= int(rest) <= b.last for b in blocks):
+            return rest
+    return None
 
 
 def _width_mismatch(did: str, by_prefix: dict):
