@@ -254,3 +254,29 @@ def test_did_must_end_in_the_extension(city):
         "city/people/rathaus.yml:12: error: people[224].phone.extension: extension 1357 does not match DID "
         "+49 9999 12-1002, which ends in extension 1002: callers from outside would reach another phone than "
         "colleagues dialling the extension (fix: make them agree: extension '1002' or DID ending in 1357)")
+
+
+# ---------------------------------------------------------------- facts of real organisations
+
+
+def test_access_all_follows_networks_added_later(minimal_copy):
+    """IT reaches every network: `access: all` instead of a list that silently misses a new one."""
+    edit(minimal_copy / "organisation.yml", "access: [srv-rathaus]", "access: all")
+    edit(minimal_copy / "networks.yml", "networks:\n",
+         "networks:\n  - {name: rechenzentrum, prefix: 10.40.0.0/24, purpose: servers}\n")
+    loaded = load_inventory(minimal_copy)
+    assert loaded.errors == []
+    dep = next(d for d in loaded.model.departments if d.reaches_all)
+    assert sorted(dep.access) == ["gis-bauhof", "rechenzentrum", "srv-rathaus"]
+    person = next(p for p in loaded.model.people if p.department == dep.id)
+    assert "rechenzentrum" in loaded.model.reachable_networks(person)
+
+
+def test_networks_and_number_blocks_without_a_site(minimal_copy):
+    """County-wide networks and numbers belong to no site; a server may live in such a network."""
+    edit(minimal_copy / "networks.yml", "{name: srv-rathaus, site: rathaus, prefix: 10.30.0.0/24",
+         "{name: srv-rathaus, prefix: 10.30.0.0/24")
+    edit(minimal_copy / "telephony.yml", "{name: zentrale, site: rathaus, ", "{name: zentrale, ")
+    loaded = load_inventory(minimal_copy)
+    assert loaded.errors == []
+    assert loaded.model.network("srv-rathaus").site is None and loaded.model.number_blocks[0].site is None

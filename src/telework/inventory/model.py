@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import netaddr
 from pydantic import (
@@ -201,7 +201,17 @@ class RolloutRing(Model):
 class Department(Model):
     id: Slug
     name: str
-    access: list[Slug] = Field(default_factory=list, description="internal networks its people reach over the VPN")
+    access: list[Slug] | Literal["all"] = Field(
+        default_factory=list,
+        description="internal networks its people reach over the VPN, e.g. [fileserver, intranet]; `all`: every "
+                    "network of the inventory, including networks added later (IT)",
+        examples=[["fileserver", "intranet"], "all"])
+    #: `access: all` as written (access then holds every network's name, see Inventory)
+    _access_all: bool = PrivateAttr(False)
+
+    @property
+    def reaches_all(self) -> bool:
+        return self._access_all
 
 
 # ---------------------------------------------------------------- addressing
@@ -209,7 +219,8 @@ class Department(Model):
 
 class Network(Model):
     name: Slug
-    site: Slug
+    site: Slug | None = Field(None, description="the site it belongs to; none for an organisation-wide network "
+                              "(a county's data centre, a hosted service)")
     prefix: Prefix
     purpose: NetworkPurpose
     gateway: Address | None = None
@@ -232,7 +243,7 @@ class NumberBlock(Model):
     Every extension of a block has as many digits as `last` (1000-1499: four digits)."""
 
     name: Slug
-    site: Slug
+    site: Slug | None = Field(None, description="the site whose numbers these are; none for organisation-wide numbers")
     prefix: PhoneNumber = Field(description="number before the extension, e.g. '+49 9999 123'")
     first: int = Field(ge=0, description="lowest extension, e.g. 1000")
     last: int = Field(ge=0, description="highest extension; its number of digits is every extension's, e.g. 1499")
@@ -362,6 +373,16 @@ class Inventory(Model):
     )
 
     _indexes: dict = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _expand_access_all(self) -> Inventory:
+        """`access: all` follows the networks: it is every network's name, also of one added later."""
+        names = [n.name for n in self.networks]
+        for dep in self.departments:
+            if dep.access == "all" or dep._access_all:
+                dep._access_all = True
+                dep.access = list(names)
+        return self
 
     organisation: Organisation
     sites: list[Site] = Field(default_factory=list)

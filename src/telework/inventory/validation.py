@@ -277,7 +277,7 @@ def _static_addresses(loaded: LoadedInventory) -> Iterator[Problem]:
     for section in ("vpn_concentrators", "auth_servers", "sip_servers"):
         for i, server in enumerate(getattr(inv, section)):
             ip = server.address.ip
-            site_nets = [n for n in inv.networks if n.site == server.site]
+            site_nets = [n for n in inv.networks if n.site in (server.site, None)]  # site-less: anyone's
             home = [n for n in site_nets if ip in n.prefix]
             public = getattr(server, "public_address", None)
             for key, addr in (("address", ip), ("public_address", public)):
