@@ -280,3 +280,16 @@ def test_networks_and_number_blocks_without_a_site(minimal_copy):
     loaded = load_inventory(minimal_copy)
     assert loaded.errors == []
     assert loaded.model.network("srv-rathaus").site is None and loaded.model.number_blocks[0].site is None
+
+
+def test_office_workstations_are_recorded_and_checked(minimal_copy):
+    """Office PCs that never leave the building: checked like every device (owner, site, names, MACs)."""
+    path = minimal_copy / "endpoints.yml"
+    path.write_text(path.read_text() + "workstations:\n"
+                    "  - {name: ws-0001, site: rathaus, owner: jmueller, mac: \"00:11:22:33:44:55\"}\n"
+                    "  - {name: ws-0002, site: rathaus, description: counter PC}\n"
+                    "  - {name: nb-0001, site: rathaus, owner: jmuller}\n")
+    errors = [p.format() for p in load_inventory(minimal_copy).errors]
+    assert len(errors) == 2, errors
+    assert "workstations[2].owner: unknown person 'jmuller' (fix: did you mean 'jmueller'?" in errors[0] + errors[1]
+    assert "workstations[2].name: duplicate host name 'nb-0001'" in errors[0] + errors[1]

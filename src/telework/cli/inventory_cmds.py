@@ -49,7 +49,8 @@ def _escape(text: str) -> str:
 
 
 def _endpoint_count(inv) -> int:
-    return len(inv.igel_devices) + len(inv.linux_endpoints) + len(inv.notebooks) + len(inv.desk_phones)
+    return (len(inv.igel_devices) + len(inv.linux_endpoints) + len(inv.notebooks) + len(inv.desk_phones)
+            + len(inv.workstations))
 
 
 @click.group()
@@ -91,7 +92,7 @@ def _table(title: str, columns: list[str], rows: list[list], left: int = 1) -> T
 
 def _print_show(summary: dict, methods: tuple[str, ...]) -> None:
     columns = ["site", "people", "vpn", "revoked", "numbers", "igel", "linux", "notebooks", "desk phones",
-               "servers"]
+               "workstations", "servers"]
     console.print(_table(f"{summary['organisation']} - per site", columns,
                          [[row[c.replace(" ", "_")] for c in columns] for row in summary["sites"]]))
     sites = [row["site"] for row in summary["sites"]]

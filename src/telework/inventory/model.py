@@ -349,6 +349,19 @@ class Notebook(LinuxEndpoint):
     pass
 
 
+class Workstation(Model):
+    """An office PC or thin client that never leaves the building: recorded (owner, MAC, serial for
+    the asset list and the audit), not reached over the VPN and not configured by telework."""
+
+    name: Hostname = Field(description="host name, e.g. ws-rathaus-0042")
+    site: Slug
+    owner: Username | None = Field(None, description="the person at this desk; none for a shared or counter PC")
+    status: DeviceStatus = DeviceStatus.active
+    serial: str | None = None
+    mac: Mac | None = None
+    description: str | None = Field(None, description="model or place, e.g. 'Fujitsu Esprimo, Bürgerbüro counter 3'")
+
+
 class DeskPhone(Model):
     mac: Mac
     model: str
@@ -399,6 +412,7 @@ class Inventory(Model):
     linux_endpoints: list[LinuxEndpoint] = Field(default_factory=list)
     notebooks: list[Notebook] = Field(default_factory=list)
     desk_phones: list[DeskPhone] = Field(default_factory=list)
+    workstations: list[Workstation] = Field(default_factory=list)
 
     # ---- lookups used by validation, IPAM, rendering and the pyinfra adapter
 
@@ -461,4 +475,5 @@ LIST_SECTIONS: dict[str, str] = {
     "linux_endpoints": "name",
     "notebooks": "name",
     "desk_phones": "mac",
+    "workstations": "name",
 }

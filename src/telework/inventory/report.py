@@ -44,6 +44,7 @@ def inventory_summary(loaded: LoadedInventory, revoked: Collection[str] = ()) ->
     numbers = Counter(p.site for p in inv.people if p.phone)
     igel, linux, notebooks = count(inv.igel_devices), count(inv.linux_endpoints), count(inv.notebooks)
     desk, servers = count(inv.desk_phones), Counter(s.site for _, s in inv.servers())
+    workstations = count(inv.workstations)
     for site in inv.sites:
         rows.append({"site": site.id, "people": people[site.id],
                      "vpn": by_method["openvpn_totp"][site.id] + by_method["openvpn_and_wireguard"][site.id],
@@ -51,7 +52,8 @@ def inventory_summary(loaded: LoadedInventory, revoked: Collection[str] = ()) ->
                      # kept for readers of the JSON before "numbers" (people with a city number)
                      "phones": numbers[site.id],
                      "igel": igel[site.id], "linux": linux[site.id], "notebooks": notebooks[site.id],
-                     "desk_phones": desk[site.id], "servers": servers[site.id]})
+                     "desk_phones": desk[site.id], "workstations": workstations[site.id],
+                     "servers": servers[site.id]})
     access = [{"method": m, "people": sum(by_method[m].values()),
                **{site.id: by_method[m][site.id] for site in inv.sites}} for m in ACCESS_METHODS]
     server_rows = [{"name": s.name, "group": group, "site": s.site, "address": str(s.address),

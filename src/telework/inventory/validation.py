@@ -75,7 +75,7 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
 
     site_where = "the 'sites' section"
     for section in ("networks", "number_blocks", "vpn_concentrators", "auth_servers", "sip_servers", "people",
-                    "igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+                    "igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("site",), item.site, sites, "site", site_where)
     for i, dep in enumerate(inv.departments):
@@ -100,7 +100,7 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
                     "notebooks"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("ring",), item.ring, rings, "ring", "the 'rollout_rings' section")
-    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("owner",), item.owner, people, "person", "the 'people' section")
 
@@ -127,7 +127,7 @@ def _uniqueness(loaded: LoadedInventory) -> Iterator[Problem]:
         for i, item in enumerate(getattr(inv, section)):
             groups[f"{section} {key}"].append((section, i, (key,), getattr(item, key)))
     for section in ("vpn_concentrators", "auth_servers", "sip_servers", "igel_devices", "linux_endpoints",
-                    "notebooks"):
+                    "notebooks", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             groups["host name"].append((section, i, ("name",), item.name))
     for i, person in enumerate(inv.people):
@@ -135,7 +135,7 @@ def _uniqueness(loaded: LoadedInventory) -> Iterator[Problem]:
         if person.phone:
             groups["extension"].append(("people", i, ("phone", "extension"), person.phone.extension))
             groups["DID"].append(("people", i, ("phone", "did"), person.phone.did))
-    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             if item.mac:
                 groups["MAC address"].append((section, i, ("mac",), item.mac))
