@@ -293,3 +293,32 @@ def test_office_workstations_are_recorded_and_checked(minimal_copy):
     assert len(errors) == 2, errors
     assert "workstations[2].owner: unknown person 'jmuller' (fix: did you mean 'jmueller'?" in errors[0] + errors[1]
     assert "workstations[2].name: duplicate host name 'nb-0001'" in errors[0] + errors[1]
+
+
+@pytest.mark.parametrize("file, old, new, fix", [
+    ("people/rathaus.yml", '    vpn: true\n    phone: {extension: "101"', '    vpn: yes\n    phone: {extension: "101"',
+     "write true or false (words such as yes, no, on or off are not booleans here)"),
+    ("organisation.yml", "address_quarantine_days: 30", "address_quarantine_days: soon",
+     "write a whole number without quotes, e.g. 30"),
+    ("organisation.yml", "address_quarantine_days: 30", "address_quarantine_days: -3", "use a value at least 0"),
+    ("vpn.yml", "    auth_server: radius-1\n", "    auth_server: radius-1\n    openvpn_port: 99999\n",
+     "use a value at most 65535"),
+    ("people/rathaus.yml", "    name: Jürgen Müller\n", "    name: [Jürgen]\n", "write one text value"),
+    ("people/rathaus.yml", "  - username: jmueller\n", "  - username: j mueller\n",
+     "use lower-case letters, digits, '-' or '_'"),
+    ("people/rathaus.yml", '    phone: {extension: "101", did: "+49 9999 55 101"}', "    phone: 101",
+     "write a mapping of keys and values; allowed keys: extension, did"),
+    ("networks.yml", "purpose: servers, gateway: 10.30.0.1", "purpose: server, gateway: 10.30.0.1",
+     "use one of 'servers', 'clients', 'management', 'voice' or 'dmz'"),
+    ("organisation.yml", "access: [srv-rathaus]", "access: srv-rathaus",
+     "write a list: [srv-rathaus] (or one of the words the schema allows, such as all)"),
+    ("networks.yml", "gateway: 10.30.0.1", "gateway: 10.30.0.300",
+     "write an address such as 10.20.0.5 (IPv4: four numbers 0-255) or fd00::5"),
+])
+def test_every_schema_error_has_a_fix_and_no_follow_on(minimal_copy, file, old, new, fix):
+    """A bad key of an entry (its name, a required field) is one error with its fix: references
+    to that entry and addresses in that network are not reported on top."""
+    edit(minimal_copy / file, old, new)
+    errors = load_inventory(minimal_copy).errors
+    assert len(errors) == 1, [p.format() for p in errors]
+    assert errors[0].file.name == Path(file).name and errors[0].fix.startswith(fix), errors[0].format()

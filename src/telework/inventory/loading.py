@@ -83,7 +83,7 @@ def _validate_schema(source: InventorySource) -> tuple[model.Inventory, dict[str
         return model.Inventory.model_validate(data), {}, []
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    problems = [_problem_from_error(source, err) for err in errors]
+    problems = [_problem_from_error(source, err) for err in _one_per_place(errors)]
     # Repair a copy so cross-reference checks still see as much as possible: drop unknown
     # keys and invalid optional keys, then whole items, then whole sections, as needed.
     cleaned = {k: v for k, v in data.items() if k in model.Inventory.model_fields}
@@ -106,6 +106,57 @@ def _validate_schema(source: InventorySource) -> tuple[model.Inventory, dict[str
     return inv, origin, problems
 
 
+def _one_per_place(errors: list[dict]) -> list[dict]:
+    """pydantic's errors with the choices of a union (`access: [..] | all`) as one error per value."""
+    out: dict[tuple, dict] = {}
+    for err in errors:
+        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and ("[" in part or "'" in part)))
+        if loc in out:
+            out[loc]["union"] = True
+            continue
+        out[loc] = {**err, "loc": loc}
+    return list(out.values())
+
+
+#: fixes for pydantic's error types (telework's own validators name their fix in the message)
+_TYPE_FIXES = {
+    "bool_type": "write true or false (words such as yes, no, on or off are not booleans here)",
+    "bool_parsing": "write true or false (words such as yes, no, on or off are not booleans here)",
+    "int_type": "write a whole number without quotes, e.g. 30",
+    "int_parsing": "write a whole number without quotes, e.g. 30",
+    "int_from_float": "write a whole number without a decimal point",
+    "float_type": "write a number such as 0.1",
+    "float_parsing": "write a number such as 0.1",
+    "list_type": "write a list: [first, second] or one '- item' a line",
+    "dict_type": "write a mapping of keys and values",
+    "model_type": "write a mapping of keys and values",
+    "model_attributes_type": "write a mapping of keys and values",
+    "string_type": "write one text value (in quotes if it could be read as a number, a date or true/false)",
+    "string_too_long": "shorten it",
+    "string_too_short": "write a value that is not empty",
+}
+
+
+def _type_fix(source: InventorySource, err: dict, loc: tuple, value) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater_than_equal": "at least", "greater_than": "above", "less_than_equal": "at most",
+                 "less_than": "below"}[kind]
+        return f"use a value {words} {bound}"
+    if kind == "literal_error":
+        return "use " + str(ctx.get("expected", ""))
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _TYPE_FIXES[kind] + _known_keys_hint(loc)
+    if err.get("union") and isinstance(value, str):
+        return f"write a list: [{value}] (or one of the words the schema allows, such as all)"
+    if "not an IP address" in err["msg"]:
+        return "write an address such as 10.20.0.5 (IPv4: four numbers 0-255) or fd00::5"
+    if "not an IP prefix" in err["msg"] or "not an address with mask" in err["msg"]:
+        return "write an address and prefix length such as 10.20.0.0/24"
+    return _TYPE_FIXES.get(kind, "")
+
+
 def _problem_from_error(source: InventorySource, err: dict) -> Problem:
     loc = tuple(err["loc"])
     kind = err["type"]
@@ -123,7 +174,9 @@ def _problem_from_error(source: InventorySource, err: dict) -> Problem:
     value = err.get("input")
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     message = err["msg"].removeprefix("Value error, ")
-    fix = ""
+    fix = _type_fix(source, err, loc, value)
+    if err.get("union") and isinstance(value, str):
+        message = "expected a list"
     if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
         text = _raw_text(source, loc) or str(value)
         fix = f"quote it: {loc[-1]}: \"{text}\" (YAML reads {text} unquoted as a number)"

@@ -66,9 +66,13 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
     people, auth, blocks = keep("people", people), keep("auth_servers", auth), keep("number_blocks", blocks)
     concentrators = keep("vpn_concentrators", concentrators)
 
+    gone = {key for keys in loaded.invalid_ids.values() for key in keys}
+
     def ref(section, index, key, value, known, what, where):
         if value is not None and value not in known:
             hint = _closest(value, known)
+            if hint in gone:  # the entry meant is the one with the schema error: that error is the cause
+                return
             fix = f"did you mean '{hint}'? " if hint else ""
             yield loaded.problem(f"ref.unknown_{what}", section, index, key, f"unknown {what} '{value}'",
                                  fix + f"define it in {where} or correct the name")
@@ -272,11 +276,30 @@ def _pools_and_networks(loaded: LoadedInventory) -> Iterator[Problem]:
 # ---------------------------------------------------------------- static addresses
 
 
+def _dropped_prefixes(loaded: LoadedInventory) -> list[netaddr.IPNetwork]:
+    """The prefixes of networks left out for schema errors: an address in one is that error's follow-on."""
+    alive = loaded.origin.get("networks")
+    raw = loaded.source.data.get("networks")
+    if alive is None or not isinstance(raw, list):
+        return []
+    out = []
+    for index, item in enumerate(raw):
+        if index not in alive and isinstance(item, dict):
+            try:
+                out.append(netaddr.IPNetwork(str(item.get("prefix"))))
+            except (netaddr.AddrFormatError, ValueError, TypeError):
+                continue
+    return out
+
+
 def _static_addresses(loaded: LoadedInventory) -> Iterator[Problem]:
     inv = loaded.model
+    dropped = _dropped_prefixes(loaded)
     for section in ("vpn_concentrators", "auth_servers", "sip_servers"):
         for i, server in enumerate(getattr(inv, section)):
             ip = server.address.ip
+            if any(ip in prefix for prefix in dropped):
+                continue
             site_nets = [n for n in inv.networks if n.site in (server.site, None)]  # site-less: anyone's
             home = [n for n in site_nets if ip in n.prefix]
             public = getattr(server, "public_address", None)
