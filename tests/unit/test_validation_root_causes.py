@@ -322,3 +322,31 @@ def test_every_schema_error_has_a_fix_and_no_follow_on(minimal_copy, file, old, 
     errors = load_inventory(minimal_copy).errors
     assert len(errors) == 1, [p.format() for p in errors]
     assert errors[0].file.name == Path(file).name and errors[0].fix.startswith(fix), errors[0].format()
+
+
+# ---------------------------------------------------------------- inputs that once ended in a traceback
+
+
+def test_control_character_is_named_with_line_and_column(minimal_copy, monkeypatch):
+    monkeypatch.chdir(minimal_copy.parent)
+    edit(minimal_copy / "people/rathaus.yml", "name: Jürgen Müller", "name: Jürgen\x00Müller")
+    message = the_error(minimal_copy)
+    assert message.startswith("inv/people/rathaus.yml:3: error: control character U+0000 at column 17: YAML files "
+                              "hold no control characters")
+    assert "(fix: delete it (it often comes with text copied out of another program))" in message
+
+
+def test_a_list_as_mapping_key_is_a_syntax_error(minimal_copy, monkeypatch):
+    monkeypatch.chdir(minimal_copy.parent)
+    edit(minimal_copy / "vpn.yml", "    site: rathaus\n", "    [site]: rathaus\n")
+    assert the_error(minimal_copy).startswith("inv/vpn.yml:")
+
+
+def test_a_section_twice_in_one_file_is_located(minimal_copy, monkeypatch):
+    """Two `notebooks:` keys in one file: the duplicate is named; problems of its items still have a place."""
+    monkeypatch.chdir(minimal_copy.parent)
+    path = minimal_copy / "endpoints.yml"
+    path.write_text("notebooks: none\n" + path.read_text().replace("ring: all, serial: PF3X0001", "ring: al, serial: PF3X0001"))
+    messages = errors_of(minimal_copy)
+    assert any("key 'notebooks' appears twice in one mapping" in m for m in messages), messages
+    assert all(m.startswith("inv/endpoints.yml:") for m in messages), messages

@@ -7,6 +7,7 @@ run. `require_inventory()` is for commands that need a usable inventory and stop
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -106,11 +107,16 @@ def _validate_schema(source: InventorySource) -> tuple[model.Inventory, dict[str
     return inv, origin, problems
 
 
+#: how pydantic names the member of a union in an error's place: list[constrained-str], literal['all']
+_UNION_TAG = re.compile(r"[a-z][a-z0-9_-]*\[.*\]")
+
+
 def _one_per_place(errors: list[dict]) -> list[dict]:
     """pydantic's errors with the choices of a union (`access: [..] | all`) as one error per value."""
     out: dict[tuple, dict] = {}
     for err in errors:
-        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and ("[" in part or "'" in part)))
+        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and _UNION_TAG.fullmatch(part)))
+        loc = loc or tuple(err["loc"])
         if loc in out:
             out[loc]["union"] = True
             continue
@@ -217,7 +223,6 @@ def _raw_text(source: InventorySource, loc: tuple) -> str | None:
     if sf is None:
         return None
     row = sf.text.splitlines()[line - 1] if line <= len(sf.text.splitlines()) else ""
-    import re
 
     match = re.search(rf"\b{re.escape(str(loc[-1]))}:\s*([^,}}\s]+)", row)
     return match.group(1) if match else None

@@ -51,6 +51,8 @@ class _Loader(_BaseLoader):
     def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as key: PyYAML refuses it with its line
             key = key_node.value
             if key in seen:
                 self.duplicate_keys.append((key, key_node.start_mark.line + 1))
@@ -160,7 +162,10 @@ class InventorySource:
                 return self.relative(origin.source.path), _key_line(origin.source.node, section)
             origin = self.item_origins[section][rest[0]]
             node = _section_node(origin.source.node, section)
-            node = node.value[origin.index] if node is not None else None
+            if isinstance(node, yaml.SequenceNode) and origin.index < len(node.value):
+                node = node.value[origin.index]
+            # else: the file's node tree does not hold the item where the data has it (a key twice):
+            # the section's own line is the best place to name
             return self.relative(origin.source.path), _descend(node, rest[1:])
         source = self.section_files.get(section)
         if source is None:
@@ -311,6 +316,9 @@ def _add_file_pyyaml(source: InventorySource, path: Path, text: str, problems: l
     except yaml.MarkedYAMLError as exc:
         problems.append(syntax_problem(text, exc, rel))
         return
+    except yaml.reader.ReaderError as exc:
+        problems.append(control_character_problem(text, exc, rel))
+        return
     finally:
         loader.dispose()
     for key, line in loader.duplicate_keys:
@@ -324,6 +332,23 @@ def _add_file_pyyaml(source: InventorySource, path: Path, text: str, problems: l
             f"write {digits} for the number, or '{value}' in quotes for text such as a file mode",
             file=rel, line=line))
     _add_data(source, SourceFile(path, node=node, text=text), data, problems)
+
+
+#: what YAML's reader refuses (its `check_printable`)
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]")
+
+
+def control_character_problem(text: str, exc: yaml.reader.ReaderError, rel: Path) -> Problem:
+    """A character YAML does not allow (NUL, other control characters), with its line and column."""
+    # libyaml counts bytes, PyYAML characters: find the character itself
+    found = _NOT_PRINTABLE.search(text)
+    position = found.start() if found else (exc.position if isinstance(exc.position, int) else 0)
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = ord(found.group()) if found else (exc.character if isinstance(exc.character, int) else 0)
+    return Problem("yaml.syntax", f"control character U+{code:04X} at column {column}: YAML files hold no "
+                   "control characters", "delete it (it often comes with text copied out of another program)",
+                   file=rel, line=line)
 
 
 def syntax_problem(text: str, exc: yaml.MarkedYAMLError, rel: Path) -> Problem:
