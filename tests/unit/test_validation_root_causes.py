@@ -350,3 +350,21 @@ def test_a_section_twice_in_one_file_is_located(minimal_copy, monkeypatch):
     messages = errors_of(minimal_copy)
     assert any("key 'notebooks' appears twice in one mapping" in m for m in messages), messages
     assert all(m.startswith("inv/endpoints.yml:") for m in messages), messages
+
+
+@pytest.mark.parametrize("content, message", [
+    ("people:\n", "section 'people' is empty"),
+    ("people: {}\n", "section 'people' must be a list of entries, not a mapping"),
+    ("people:\n  abecker: {name: Anna Becker}\n", "section 'people' must be a list of entries, not a mapping"),
+])
+def test_a_people_section_of_the_wrong_shape_is_one_error(city, content, message):
+    """Not "also defined in another file" and not one error per device of the people it hid."""
+    (city / "people/rathaus.yml").write_text(content)
+    assert the_error(city).startswith(f"city/people/rathaus.yml:1: error: {message}; 412 reference(s) elsewhere")
+
+
+def test_an_empty_section_alone_is_a_warning(minimal_copy):
+    (minimal_copy / "extra.yml").write_text("linux_endpoints:\n")
+    loaded = load_inventory(minimal_copy)
+    assert loaded.errors == []
+    assert "inventory.empty_section" in {p.rule for p in loaded.warnings}

@@ -19,6 +19,7 @@ from telework.core.problems import Problem, Severity
 #: problems after which the file's sections are missing from the inventory
 UNREADABLE_FILE_RULES = frozenset({
     "yaml.syntax", "yaml.encoding", "yaml.shape", "inventory.empty_file", "inventory.unreadable",
+    "inventory.empty_section", "inventory.section_shape", "inventory.symlink_loop",
 })
 
 

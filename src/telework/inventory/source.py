@@ -395,6 +395,12 @@ def _add_data(source: InventorySource, sf: SourceFile, data, problems: list[Prob
         _merge(source, sf, str(section), value, problems)
 
 
+def _list_sections() -> dict[str, str]:
+    from telework.inventory.model import LIST_SECTIONS
+
+    return LIST_SECTIONS
+
+
 def parse_yaml(text: str):
     """One YAML document read the way inventory files are read (YAML 1.2 booleans, libyaml)."""
     loader = _Loader(text)
@@ -406,6 +412,20 @@ def parse_yaml(text: str):
 
 def _merge(source: InventorySource, sf: SourceFile, section: str, value, problems: list[Problem]) -> None:
     rel = source.relative(sf.path)
+    if not isinstance(value, list) and section in _list_sections():
+        line = _key_line(sf.node, section)
+        if value is None:
+            problems.append(Problem(
+                "inventory.empty_section", f"section '{section}' is empty",
+                f"add its entries as '- ...' lines below '{section}:', or delete the line", file=rel, line=line,
+                severity=Severity.WARNING))
+        else:
+            problems.append(Problem(
+                "inventory.section_shape", f"section '{section}' must be a list of entries, not a "
+                f"{'mapping' if isinstance(value, dict) else 'single value'}",
+                f"write each entry as a list item: '  - {{{_list_sections().get(section, 'name')}: ...}}'",
+                file=rel, line=line))
+        return
     if isinstance(value, list):
         if section in source.section_files:
             problems.append(Problem("inventory.section_kind", f"section '{section}' is a list here but a mapping in "
