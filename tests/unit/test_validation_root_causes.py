@@ -368,3 +368,14 @@ def test_an_empty_section_alone_is_a_warning(minimal_copy):
     loaded = load_inventory(minimal_copy)
     assert loaded.errors == []
     assert "inventory.empty_section" in {p.rule for p in loaded.warnings}
+
+
+def test_devices_on_order_need_no_serial_or_mac_until_delivered(minimal_copy):
+    path = minimal_copy / "endpoints.yml"
+    path.write_text(path.read_text().replace("igel_devices:\n", (
+        "igel_devices:\n"
+        "  - {name: igel-0002, site: rathaus, owner: jmueller, ring: pilot, status: ordered}\n"
+        "  - {name: igel-0003, site: rathaus, owner: jmueller, ring: pilot, model: UD3-M340C}\n")))
+    assert [p.format() for p in load_inventory(minimal_copy).errors] == [
+        f"{path}:3: error: igel_devices[1]: serial, mac, firmware required for a device with status active (fix: "
+        "add them (from the delivery note), or write status: ordered until the device arrives)"]

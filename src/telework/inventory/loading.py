@@ -177,6 +177,9 @@ def _problem_from_error(source: InventorySource, err: dict) -> Problem:
     if kind == "missing":
         key = loc[-1]
         return source.problem("schema.missing", loc, f"required key '{key}' is missing", f"add '{key}: ...'")
+    if kind == "device_incomplete":
+        return source.problem("schema.missing", loc, err["msg"],
+                              "add them (from the delivery note), or write status: ordered until the device arrives")
     value = err.get("input")
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     message = err["msg"].removeprefix("Value error, ")

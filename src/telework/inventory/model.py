@@ -27,6 +27,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # ---------------------------------------------------------------- value types
 
@@ -139,7 +140,10 @@ class PersonStatus(str, Enum):
 
 
 class DeviceStatus(str, Enum):
-    active = "active"
+    """A device's life: ordered -> spare (in stock) -> active (deployed) -> retired."""
+
+    ordered = "ordered"  # bought, not delivered: MAC, serial and model may still be unknown
+    active = "active"  # deployed
     spare = "spare"  # in stock, no access
     retired = "retired"  # kept for the audit trail until removed
 
@@ -329,10 +333,23 @@ class Endpoint(Model):
 
 
 class IgelDevice(Endpoint):
-    serial: str
-    mac: Mac
-    model: str = Field(description="hardware model, e.g. UD3-M340C")
-    firmware: str = Field(description="IGEL OS version, e.g. 12.5.1")
+    """An IGEL device; serial, MAC, model and firmware are required once it is delivered (any
+    status but `ordered`)."""
+
+    serial: str | None = Field(None, description="serial number, quoted: '11A1B2C3D'")
+    mac: Mac | None = None
+    model: str | None = Field(None, description="hardware model, e.g. UD3-M340C")
+    firmware: str | None = Field(None, description="IGEL OS version, quoted: '12.5.1'")
+
+    @model_validator(mode="after")
+    def _delivered_devices_are_known(self) -> IgelDevice:
+        if self.status is not DeviceStatus.ordered:
+            missing = [key for key in ("serial", "mac", "model", "firmware") if getattr(self, key) is None]
+            if missing:
+                raise PydanticCustomError(
+                    "device_incomplete", "{missing} required for a device with status {status}",
+                    {"missing": ", ".join(missing), "status": self.status.value})
+        return self
     ums_directory: str | None = Field(None, description="UMS directory path; defaults to site/department")
 
 
