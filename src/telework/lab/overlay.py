@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from telework.lab.state import lab_dir
-from telework.lab.topology import HOME_CLIENT, HOME_LAN, Topology
+from telework.lab.topology import HOME_CLIENT, HOME_LAN, UMS_HOST, Topology
 
 
 def overlay_path(slug: str) -> Path:
@@ -16,6 +16,16 @@ def overlay_path(slug: str) -> Path:
 
 def overlay_data(topo: Topology) -> dict:
     d = lab_dir(topo.slug)
+    ums = next((h for h in topo.hosts if h.name == UMS_HOST), None)
+    extra = {"ums": {"url": f"https://{ums.management_address}:{UMS_PORT}"}} if ums else {}
+    return {**_overlay_hosts(topo, d), **extra}
+
+
+#: where the lab's fake UMS listens (the UMS's own port)
+UMS_PORT = 8443
+
+
+def _overlay_hosts(topo: Topology, d: Path) -> dict:
     return {
         "lab": topo.slug,
         "hosts": {

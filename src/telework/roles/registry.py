@@ -84,6 +84,13 @@ ROLES: tuple[Role, ...] = (
          description="OpenVPN (certificate + TOTP) and WireGuard, the access policy in nftables"),
     Role("auth_server", "telework.roles.vpn", groups=("auth_servers",), data_prefix="radius_",
          description="FreeRADIUS checking the TOTP second factor"),
+    Role("igel", "telework.roles.igel", groups=("igel_devices",), kind="api", data_prefix="igel_",
+         reconciler="telework.roles.igel.ums_targets:reconciler",
+         cli={"igel": "telework.roles.igel.cli:igel_group"},
+         person_view="telework.roles.igel.person:person_facts",
+         lab_commands={"fake-ums": "telework.roles.igel.lab_cli:fake_ums"},
+         description="IGEL thin clients placed in the UMS (IMI v3): records, ring/site directories, "
+                     "profile assignments, firmware rollout by ring"),
     Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"), data_prefix="pull_",
          cli={"pull": "telework.cli.pull:pull_group"},
          description="the pull agent of endpoints that are offline when CI runs"),
