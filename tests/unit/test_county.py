@@ -29,7 +29,10 @@ def test_county_shows_every_access_method():
     result = subprocess.run([sys.executable, "-m", "telework.cli", "inventory", "show", str(COUNTY), "--format",
                              "json"], capture_output=True, text=True, timeout=120, env={**os.environ})
     assert result.returncode == 0, result.stderr
-    access = {row["method"]: row["people"] for row in json.loads(result.stdout)["access"]}
+    summary = json.loads(result.stdout)
+    access = {row["method"]: row["people"] for row in summary["access"]}
+    assert {row["site"]: row["home_office"] for row in summary["sites"]} == {
+        "kreishaus": 1, "strassenmeisterei": 1, "jobcenter": 2, "gesundheitsamt": 0}
     assert access == {"openvpn_totp": 1, "wireguard_device": 1, "openvpn_and_wireguard": 1, "phone_only": 1,
                       "revoked": 0, "none": 1}
 

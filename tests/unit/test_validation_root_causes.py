@@ -379,3 +379,14 @@ def test_devices_on_order_need_no_serial_or_mac_until_delivered(minimal_copy):
     assert [p.format() for p in load_inventory(minimal_copy).errors] == [
         f"{path}:3: error: igel_devices[1]: serial, mac, firmware required for a device with status active (fix: "
         "add them (from the delivery note), or write status: ordered until the device arrives)"]
+
+
+def test_home_office_false_beside_home_office_access_is_a_warning(minimal_copy):
+    edit(minimal_copy / "people/rathaus.yml", "    site: rathaus\n    vpn: true\n",
+         "    site: rathaus\n    vpn: true\n    home_office: false\n")
+    loaded = load_inventory(minimal_copy)
+    assert loaded.errors == []
+    warning = next(p for p in loaded.warnings if p.rule == "people.home_office")
+    assert warning.message == ("home_office: false, but jmueller has home-office access (vpn: true, igel-0001, "
+                               "desk phone 80:5E:C0:00:00:01)")
+    assert warning.fix == "write home_office: true, or take the access away"

@@ -316,6 +316,9 @@ class Person(Model):
     phone: Phone | None = None
     vpn_address: Address | None = Field(None, description="pinned tunnel address (inside the OpenVPN pools)")
     email: str | None = None
+    home_office: StrictBool | None = Field(
+        None, description="works from home: true or false; left out, it follows from the person's access "
+                          "(a VPN account, a WireGuard device or a desk phone at home)")
 
 
 # ---------------------------------------------------------------- endpoints

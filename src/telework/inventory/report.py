@@ -18,8 +18,9 @@ from telework.inventory.validation import pool_usable
 ACCESS_METHODS = ("openvpn_totp", "wireguard_device", "openvpn_and_wireguard", "phone_only", "revoked", "none")
 
 
-def access_method(inv: Inventory, person: Person, revoked: Collection[str], devices: Collection[str]) -> str:
-    """How a person works from home: the VPN account, a WireGuard device, only a phone, or nothing."""
+def access_method(inv: Inventory, person: Person, revoked: Collection[str], devices: Collection[str],
+                  phones: Collection[str] = ()) -> str:
+    """How a person works from home: the VPN account, a WireGuard device, only a desk phone, or nothing."""
     if person.vpn and (person.status is not PersonStatus.active or person.username in revoked):
         return "revoked"
     openvpn = person.vpn
@@ -30,13 +31,16 @@ def access_method(inv: Inventory, person: Person, revoked: Collection[str], devi
         return "openvpn_totp"
     if wireguard:
         return "wireguard_device"
-    return "phone_only" if person.phone else "none"
+    return "phone_only" if person.username in phones else "none"
 
 
 def inventory_summary(loaded: LoadedInventory, revoked: Collection[str] = ()) -> dict:
     inv = loaded.model
     devices = {e.owner for e in inv.wireguard_devices() if e.owner and e.wireguard_public_key}
-    methods = {p.username: access_method(inv, p, revoked, devices) for p in inv.people}
+    phones = {d.owner for d in inv.desk_phones if d.status is not DeviceStatus.retired}
+    methods = {p.username: access_method(inv, p, revoked, devices, phones) for p in inv.people}
+    home = {p.username for p in inv.people
+            if (p.home_office if p.home_office is not None else methods[p.username] not in ("none", "revoked"))}
     rows = []
     count = lambda items: Counter(i.site for i in items)  # noqa: E731
     people = count(inv.people)
@@ -47,6 +51,7 @@ def inventory_summary(loaded: LoadedInventory, revoked: Collection[str] = ()) ->
     workstations = count(inv.workstations)
     for site in inv.sites:
         rows.append({"site": site.id, "people": people[site.id],
+                     "home_office": sum(1 for p in inv.people if p.site == site.id and p.username in home),
                      "vpn": by_method["openvpn_totp"][site.id] + by_method["openvpn_and_wireguard"][site.id],
                      "revoked": by_method["revoked"][site.id], "numbers": numbers[site.id],
                      # kept for readers of the JSON before "numbers" (people with a city number)

@@ -33,7 +33,8 @@ HOME_ROUTER_LANS: dict[str, netaddr.IPNetwork] = {
 
 def cross_check(loaded: LoadedInventory) -> list[Problem]:
     problems: list[Problem] = []
-    for rule in (_references, _uniqueness, _numbers, _pools_and_networks, _static_addresses, _capacity):
+    for rule in (_references, _uniqueness, _numbers, _pools_and_networks, _static_addresses, _capacity,
+                 _home_office):
         problems.extend(rule(loaded))
     if not any(p.severity is Severity.ERROR for p in (*loaded.problems, *problems)):
         # The allocations file is checked against a consistent inventory only: its messages
@@ -107,6 +108,22 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
     for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("owner",), item.owner, people, "person", "the 'people' section")
+
+
+def _home_office(loaded: LoadedInventory) -> Iterator[Problem]:
+    """`home_office: false` beside access that only serves a home office is a contradiction to resolve."""
+    inv = loaded.model
+    at_home: dict[str, list[str]] = defaultdict(list)
+    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+        for item in getattr(inv, section):
+            if item.owner and item.status is not DeviceStatus.retired:
+                at_home[item.owner].append(getattr(item, "name", None) or f"desk phone {item.mac}")
+    for i, person in enumerate(inv.people):
+        if person.home_office is False and (person.vpn or at_home[person.username]):
+            what = ", ".join((["vpn: true"] if person.vpn else []) + at_home[person.username][:3])
+            yield loaded.problem("people.home_office", "people", i, ("home_office",),
+                                 f"home_office: false, but {person.username} has home-office access ({what})",
+                                 "write home_office: true, or take the access away", severity=Severity.WARNING)
 
 
 def _closest(value: str, known: Iterable[str]) -> str | None:
