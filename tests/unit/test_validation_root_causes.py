@@ -346,7 +346,8 @@ def test_a_section_twice_in_one_file_is_located(minimal_copy, monkeypatch):
     """Two `notebooks:` keys in one file: the duplicate is named; problems of its items still have a place."""
     monkeypatch.chdir(minimal_copy.parent)
     path = minimal_copy / "endpoints.yml"
-    path.write_text("notebooks: none\n" + path.read_text().replace("ring: all, serial: PF3X0001", "ring: al, serial: PF3X0001"))
+    text = path.read_text().replace("ring: all, serial: PF3X0001", "ring: al, serial: PF3X0001")
+    path.write_text("notebooks: none\n" + text)
     messages = errors_of(minimal_copy)
     assert any("key 'notebooks' appears twice in one mapping" in m for m in messages), messages
     assert all(m.startswith("inv/endpoints.yml:") for m in messages), messages

@@ -91,8 +91,8 @@ def _table(title: str, columns: list[str], rows: list[list], left: int = 1) -> T
 
 
 def _print_show(summary: dict, methods: tuple[str, ...]) -> None:
-    columns = ["site", "people", "home office", "vpn", "revoked", "numbers", "igel", "linux", "notebooks", "desk phones",
-               "workstations", "servers"]
+    columns = ["site", "people", "home office", "vpn", "revoked", "numbers", "igel", "linux", "notebooks",
+               "desk phones", "workstations", "servers"]
     console.print(_table(f"{summary['organisation']} - per site", columns,
                          [[row[c.replace(" ", "_")] for c in columns] for row in summary["sites"]]))
     sites = [row["site"] for row in summary["sites"]]

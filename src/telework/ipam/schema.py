@@ -13,11 +13,11 @@ SCHEMA_ID = "https://telework.example/schema/allocations.schema.json"
 #: where the schema lies, relative to allocations.yml at the root of an inventory directory
 SCHEMA_PATH = "../schema/allocations.schema.json"
 
+_ENTRY = r"^(person|device):[a-z0-9][a-z0-9._-]* [0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _ADDRESSES = {
     "type": "object",
     "description": "tunnel address -> '<member> <date>' (person:<username> or device:<name>, YYYY-MM-DD)",
-    "additionalProperties": {"type": "string", "pattern": r"^(person|device):[a-z0-9][a-z0-9._-]* [0-9]{4}-[0-9]{2}-[0-9]{2}$",
-                             "examples": ["person:jmueller 2026-11-22"]},
+    "additionalProperties": {"type": "string", "pattern": _ENTRY, "examples": ["person:jmueller 2026-11-22"]},
 }
 
 
