@@ -102,3 +102,13 @@ def test_allocations_file_names_its_own_schema_and_matches_it():
     validator = jsonschema.Draft202012Validator(json.loads(result.stdout))
     assert list(validator.iter_errors(yaml.safe_load((SAMPLE / "allocations.yml").read_text()))) == []
     assert list(validator.iter_errors({"pools": {"p": {"allocated": {"10.0.0.2": "jmueller"}}}}))
+
+
+def test_names_are_never_read_as_markup(minimal_copy):
+    """An organisation called "Gemeinde [/] Kleinöd" is shown as written (rich would stop with a MarkupError)."""
+    from tests.conftest import edit
+
+    edit(minimal_copy / "organisation.yml", "name: Gemeinde Kleinöd", 'name: "Gemeinde [/] Kleinöd"')
+    result = telework("inventory", "show", str(minimal_copy))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "Gemeinde [/] Kleinöd - per site" in result.stdout

@@ -82,11 +82,12 @@ def show(inventory: Path, fmt: str) -> None:
 
 
 def _table(title: str, columns: list[str], rows: list[list], left: int = 1) -> Table:
-    table = Table(title=title)
+    """A rich table of inventory text: names are shown as written, never read as rich markup."""
+    table = Table(title=_escape(title))
     for i, col in enumerate(columns):
         table.add_column(col, justify="left" if i < left else "right")
     for row in rows:
-        table.add_row(*[str(cell) for cell in row])
+        table.add_row(*[_escape(str(cell)) for cell in row])
     return table
 
 
