@@ -77,3 +77,11 @@ def test_switched_off(minimal_copy, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     load_inventory(minimal_copy)
     assert not (tmp_path / "xdg").exists()
+
+
+def test_a_new_directory_symlink_is_a_miss(cached, minimal_copy):
+    """A looping directory link is reported by a load (telework.inventory.symlinks): a cached clean
+    load from before the link must not hide it."""
+    assert load_inventory(minimal_copy).errors == []
+    (minimal_copy / "people" / "loop").symlink_to("..")
+    assert [p.rule for p in load_inventory(minimal_copy).errors] == ["inventory.symlink_loop"]

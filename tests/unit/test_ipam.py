@@ -429,13 +429,13 @@ def test_problems_name_the_allocations_file_and_line(synced: Path):
          "      10.131.0.2: device:nb-0001 2026-11-22\n      10.131.0.2: device:nb-0002 2026-11-22\n")
     problems = {p.rule: p for p in allocation_problems(load_inventory(synced), DAY)}
     outside = problems["allocations.outside_pool"]
-    assert (outside.file.name, outside.line, outside.severity) == (ALLOCATIONS_FILE, 10, Severity.ERROR)
+    assert (outside.file.name, outside.line, outside.severity) == (ALLOCATIONS_FILE, 11, Severity.ERROR)
     assert outside.message == ("person:oesahin in pool 'vpn-a-openvpn': 10.99.0.3 is outside the pool's prefix "
                                "10.130.0.0/24")
     assert (problems["allocations.unknown_pool"].line, problems["allocations.unknown_pool"].message) == (
-        17, "allocations for pool 'vpn-z-openvpn', which is not in the inventory")
+        18, "allocations for pool 'vpn-z-openvpn', which is not in the inventory")
     duplicate = problems["allocations.file"]
-    assert duplicate.line == 15 and "listed twice, first at line 14" in duplicate.message
+    assert duplicate.line == 16 and "listed twice, first at line 15" in duplicate.message
     assert problems["allocations.missing"].message == "1 member of pool 'vpn-a-openvpn' has no address yet"
 
 
@@ -515,3 +515,37 @@ def test_cli_show_lists_pools_and_addresses(synced: Path):
 def test_plan_returns_issues_instead_of_raising():
     _, issues = plan(make_inventory(["amueller"], pins={"amueller": "10.128.0.31"}), Allocations(), DAY)
     assert [issue.rule for issue in issues] == ["allocations.pin_reserved"]
+
+
+def test_cli_sync_of_a_new_organisation_prints_a_summary(tmp_path: Path):
+    """2,400 addresses at once: one line per pool, every address only with --verbose."""
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    inv = tmp_path / "city"
+    shutil.copytree(SAMPLE, inv)
+    (inv / ALLOCATIONS_FILE).unlink()
+    runner = CliRunner()
+    quiet = runner.invoke(cli, ["ipam", "sync", str(inv), "--dry-run", "--today", "2026-11-22"])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stdout.splitlines() == [
+        "1358 change(s) in 4 pool(s); --verbose lists each address",
+        "vpn-a-openvpn: 667 allocated", "vpn-a-wireguard: 12 allocated", "vpn-b-openvpn: 667 allocated",
+        "vpn-b-wireguard: 12 allocated", f"dry run: {inv / ALLOCATIONS_FILE} not written (1358 change(s))"]
+    verbose = runner.invoke(cli, ["ipam", "sync", str(inv), "--dry-run", "--verbose", "--today", "2026-11-22"])
+    assert "vpn-a-openvpn   allocated 10.128.0.2      person:aalbrecht" in verbose.stdout
+    assert len(verbose.stdout.splitlines()) == 1358 + 5
+
+
+def test_cli_sync_json_lists_every_change(minimal_copy: Path):
+    import json
+
+    result = CliRunner().invoke(cli, ["ipam", "sync", str(minimal_copy), "--format", "json", "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["written"] is True and data["dry_run"] is False
+    assert data["counts"] == {"vpn-a-openvpn": {"allocated": 2}, "vpn-a-wireguard": {"allocated": 1}}
+    assert {"kind": "allocated", "pool": "vpn-a-openvpn", "member": "person:jmueller", "address": "10.130.0.2",
+            "note": ""} in data["changes"]
+    assert (minimal_copy / ALLOCATIONS_FILE).exists()

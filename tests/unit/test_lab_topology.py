@@ -157,3 +157,47 @@ def test_the_ums_host_keeps_its_management_address_with_or_without_notebooks():
     plain, full = build_topology(loaded.model), build_topology(loaded.model, include_notebooks=True)
     assert plain.host(UMS_HOST).management_address == full.host(UMS_HOST).management_address
     assert str(plain.host(UMS_HOST).address) == "10.20.0.41/24"
+
+
+def add_notebooks(inv_dir, count: int) -> None:
+    """`count` more notebooks (a county's), with a WireGuard pool that holds them all."""
+    edit(inv_dir / "networks.yml", "prefix: 10.131.0.0/24", "prefix: 10.131.0.0/22")
+    lines = [f"  - {{name: nb-{n:04d}, site: bauhof, owner: oesahin, ring: all, serial: PFX{n:05d}, "
+             f"mac: \"8C:16:45:00:{n // 256:02X}:{n % 256:02X}\"}}" for n in range(2, count + 2)]
+    path = inv_dir / "endpoints.yml"
+    path.write_text(path.read_text().replace("notebooks:\n", "notebooks:\n" + "\n".join(lines) + "\n"))
+
+
+def test_lab_of_more_than_253_endpoints_is_laid_out_with_and_without_notebooks(minimal_copy):
+    """A county with 300 notebooks: the management range and the internet segment grow to hold
+    every host and home router (a /24 ran out: StopIteration in `lab down`), and `up` (without
+    notebooks) and `down` (with) lay out the same ranges."""
+    add_notebooks(minimal_copy, 300)
+    without, with_notebooks = topology(minimal_copy), topology(minimal_copy, include_notebooks=True)
+    assert len(with_notebooks.hosts) == 3 + 301
+    assert with_notebooks.management == without.management and with_notebooks.internet == without.internet
+    assert with_notebooks.management.prefixlen == 23 and with_notebooks.management in netaddr.IPNetwork("10.199.0.0/16")
+    addresses = [with_notebooks.controller_address, *(h.management_address for h in with_notebooks.hosts)]
+    assert len(set(addresses)) == len(addresses) and all(a in with_notebooks.management for a in addresses)
+    wans = [h.wan_address for h in with_notebooks.homes]
+    publics = {h.public_address for h in with_notebooks.hosts if h.public_address}
+    assert len(wans) == 302 and len(set(wans)) == 302 and not set(wans) & publics
+    assert all(w in with_notebooks.internet for w in wans) and publics <= set(with_notebooks.internet)
+
+
+def test_small_labs_keep_their_slash_24(minimal_copy):
+    assert topology(minimal_copy, include_notebooks=True).management.prefixlen == 24
+    assert topology(minimal_copy, include_notebooks=True).internet == netaddr.IPNetwork("198.51.100.0/24")
+
+
+def test_every_network_of_a_person_is_a_target_and_one_of_another_department_is_refused(minimal_copy):
+    """vpn-check of any inventory: networks without a gateway and without lab hosts are targets too."""
+    from telework.roles.vpn.vpncheck import Target, check_targets
+
+    edit(minimal_copy / "organisation.yml", "access: [srv-rathaus]", "access: [srv-rathaus, gis-bauhof]")
+    inv = load_inventory(minimal_copy).model
+    deps = {d.id: d.access for d in inv.departments}
+    reach, refuse = check_targets(inv, ["gis-bauhof"])
+    assert reach == [Target("gis-bauhof", "10.31.0.0/24", "10.31.0.1")]
+    assert refuse == Target("srv-rathaus", "10.30.0.0/24", "10.30.0.1") and "srv-rathaus" in sum(deps.values(), [])
+    assert check_targets(inv, ["gis-bauhof", "srv-rathaus"])[1] is None

@@ -22,6 +22,9 @@ from telework.ipam.allocations import (
 )
 from telework.ipam.allocations import sync as sync_allocations
 
+#: a sync with more changes prints one summary line per pool (a new organisation: 2,400 addresses)
+DETAIL_LIMIT = 20
+
 _TODAY = click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]),
                       help="Date of the run, YYYY-MM-DD (default: today); for replays and tests.")
 
@@ -34,8 +37,12 @@ def ipam() -> None:
 @ipam.command()
 @inventory_argument
 @click.option("--dry-run", is_flag=True, help=f"Print the changes without writing {ALLOCATIONS_FILE}.")
+@click.option("--verbose", "-v", is_flag=True,
+              help=f"List every change (by default only when there are at most {DETAIL_LIMIT}).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: every change and the per-pool counts, for programs.")
 @_TODAY
-def sync(inventory: Path, dry_run: bool, today: datetime | None) -> None:
+def sync(inventory: Path, dry_run: bool, verbose: bool, fmt: str, today: datetime | None) -> None:
     """Give new members of each pool an address, release those of members who left.
 
     Existing members keep their addresses; released ones stay in quarantine for
@@ -54,19 +61,42 @@ def sync(inventory: Path, dry_run: bool, today: datetime | None) -> None:
              f"(`telework validate {inventory}` lists them)")
     path = allocations_path(inventory)
     result = sync_allocations(loaded.model, Allocations.load(path), day)
-    if result.changes:
+    if fmt == "json":
+        written = False if dry_run else _save(result.allocations, path)
+        json.dump({"inventory": str(inventory), "date": day.isoformat(), "file": str(path), "dry_run": dry_run,
+                   "written": written,
+                   "counts": {pool: dict(sorted(c.items())) for pool, c in result.counts().items()},
+                   "changes": [{"kind": c.kind.value, "pool": c.pool, "member": c.member,
+                                "address": None if c.address is None else str(c.address), "note": c.note}
+                               for c in result.changes]}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    if result.changes and (verbose or len(result.changes) <= DETAIL_LIMIT):
         width = max(len(change.pool) for change in result.changes)
         click.echo("\n".join(change.format(width) for change in result.changes))
+    elif result.changes:
+        console.print(escape(f"{len(result.changes)} change(s) in {len(result.counts())} pool(s); "
+                             "--verbose lists each address"), soft_wrap=True)
     for pool, counts in result.counts().items():
         done = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
         console.print(escape(f"{pool}: {done}"), soft_wrap=True)
     if dry_run:
         console.print(escape(f"dry run: {path} not written ({len(result.changes)} change(s))"), soft_wrap=True)
-    elif result.allocations.save(path):
+    elif _save(result.allocations, path):
         console.print(escape(f"wrote {path}: {len(result.changes)} change(s); commit it with the inventory"),
                       soft_wrap=True)
     else:
         console.print(escape(f"{path} is up to date"), soft_wrap=True)
+
+
+def _save(allocations: Allocations, path: Path) -> bool:
+    """Write the allocations file; a file system that refuses is an error message, nothing half-written."""
+    try:
+        return allocations.save(path)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror} (fix: make {path.parent} writable for this user, or run "
+             "`telework ipam sync --dry-run` to see the changes without writing)")
+        raise  # not reached: fail() exits
 
 
 @ipam.command()

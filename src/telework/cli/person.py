@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from telework.cli.common import TeleworkGroup, console, inventory_argument
+from telework.inventory.phone import din5008
 from telework.roles.registry import roles
 
 
@@ -97,7 +98,7 @@ def show(username: str, inventory: Path, fmt: str) -> None:
         for line in f.lines:
             _say(line)
     if model.phone is not None:
-        _say(f"phone: extension {model.phone.extension}, {model.phone.did}")
+        _say(f"phone: extension {model.phone.extension}, {din5008(model.phone.did, inv.number_blocks)}")
     if devices:
         table = Table(title="devices")
         for column in ("name", "kind", "status", "details"):

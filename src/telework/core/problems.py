@@ -28,6 +28,8 @@ class Problem:
     file: Path | None = None
     line: int | None = None
     severity: Severity = Severity.ERROR
+    #: places (file:line) of further problems exactly like this one, reported once with it
+    similar: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -49,6 +51,9 @@ class Problem:
         text += self.message
         if self.fix:
             text += f" (fix: {self.fix})"
+        if self.similar:
+            shown = ", ".join(self.similar[:3]) + (", ..." if len(self.similar) > 3 else "")
+            text += f" (+{len(self.similar)} more like this: {shown})"
         return text
 
     def as_dict(self) -> dict:
@@ -60,6 +65,7 @@ class Problem:
             "path": self.dotted_path,
             "message": self.message,
             "fix": self.fix,
+            "similar": list(self.similar),
         }
 
 

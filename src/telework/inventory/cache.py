@@ -69,6 +69,10 @@ def inputs_digest(root: Path) -> str:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         rel_dir = os.path.relpath(dirpath, root)
+        for name in dirnames:  # a directory symlink is not walked, but a load reports a looping one
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                digest.update(f"link {os.path.join(rel_dir, name)} -> {os.readlink(path)}".encode() + b"\0")
         secrets = rel_dir.split(os.sep)[0] == "secrets"
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)

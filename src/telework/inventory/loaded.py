@@ -22,6 +22,8 @@ class LoadedInventory:
     problems: list[Problem] = field(default_factory=list)
     #: section -> raw index of each valid item (items with schema errors are left out of the model)
     origin: dict[str, list[int]] = field(default_factory=dict)
+    #: section -> keys of the items left out for schema errors (references to them are not errors)
+    invalid_ids: dict[str, set[str]] = field(default_factory=dict)
 
     def item_path(self, section: str, index: int, *rest) -> tuple:
         """Path in the raw data of the `index`-th valid item of `section`."""

@@ -7,6 +7,7 @@ run. `require_inventory()` is for commands that need a usable inventory and stop
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from pydantic import ValidationError
 from telework.core.problems import InventoryError, Problem
 from telework.inventory import cache, model
 from telework.inventory.loaded import LoadedInventory
+from telework.inventory.symlinks import symlink_loops
 from telework.inventory.source import InventorySource, load_source, load_texts
+from telework.inventory.rootcause import root_causes
 from telework.inventory.validation import cross_check
 
 _PLACEHOLDER_ORG = {"name": "(missing organisation)", "slug": "missing", "domain": "invalid"}
@@ -36,12 +39,34 @@ def load_inventory(root: str | Path, *, check: bool = True,
 
 def _load(root: Path, files: Iterable[tuple[Path, str]] | None, check: bool) -> LoadedInventory:
     source, problems = load_source(root) if files is None else load_texts(root, files)
+    if files is None and root.is_dir():
+        problems.extend(symlink_loops(root, source.relative(root)))
     inv, origin, schema_problems = _validate_schema(source)
     problems.extend(schema_problems)
-    loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin)
+    loaded = LoadedInventory(root=root, model=inv, source=source, problems=problems, origin=origin,
+                             invalid_ids=_invalid_ids(source.data, origin))
     if check:
         loaded.problems.extend(cross_check(loaded))
+    loaded.problems = root_causes(loaded.problems)
     return loaded
+
+
+def _invalid_ids(data: dict, origin: dict[str, list[int]]) -> dict[str, set[str]]:
+    """The keys (username, host name, ...) of the items left out of the model for schema errors.
+
+    References to them are not reported again: the entry's own schema error is the one to fix,
+    "unknown person 'x'" on every device of that person would point at the wrong thing."""
+    out: dict[str, set[str]] = {}
+    for section, alive in origin.items():
+        key = model.LIST_SECTIONS.get(section)
+        items = data.get(section)
+        if key is None or not isinstance(items, list):
+            continue
+        kept = set(alive)
+        for index, item in enumerate(items):
+            if index not in kept and isinstance(item, dict) and isinstance(item.get(key), str):
+                out.setdefault(section, set()).add(item[key])
+    return out
 
 
 def require_inventory(root: str | Path) -> LoadedInventory:
@@ -59,7 +84,7 @@ def _validate_schema(source: InventorySource) -> tuple[model.Inventory, dict[str
         return model.Inventory.model_validate(data), {}, []
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    problems = [_problem_from_error(source, err) for err in errors]
+    problems = [_problem_from_error(source, err) for err in _one_per_place(errors)]
     # Repair a copy so cross-reference checks still see as much as possible: drop unknown
     # keys and invalid optional keys, then whole items, then whole sections, as needed.
     cleaned = {k: v for k, v in data.items() if k in model.Inventory.model_fields}
@@ -82,6 +107,62 @@ def _validate_schema(source: InventorySource) -> tuple[model.Inventory, dict[str
     return inv, origin, problems
 
 
+#: how pydantic names the member of a union in an error's place: list[constrained-str], literal['all']
+_UNION_TAG = re.compile(r"[a-z][a-z0-9_-]*\[.*\]")
+
+
+def _one_per_place(errors: list[dict]) -> list[dict]:
+    """pydantic's errors with the choices of a union (`access: [..] | all`) as one error per value."""
+    out: dict[tuple, dict] = {}
+    for err in errors:
+        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and _UNION_TAG.fullmatch(part)))
+        loc = loc or tuple(err["loc"])
+        if loc in out:
+            out[loc]["union"] = True
+            continue
+        out[loc] = {**err, "loc": loc}
+    return list(out.values())
+
+
+#: fixes for pydantic's error types (telework's own validators name their fix in the message)
+_TYPE_FIXES = {
+    "bool_type": "write true or false (words such as yes, no, on or off are not booleans here)",
+    "bool_parsing": "write true or false (words such as yes, no, on or off are not booleans here)",
+    "int_type": "write a whole number without quotes, e.g. 30",
+    "int_parsing": "write a whole number without quotes, e.g. 30",
+    "int_from_float": "write a whole number without a decimal point",
+    "float_type": "write a number such as 0.1",
+    "float_parsing": "write a number such as 0.1",
+    "list_type": "write a list: [first, second] or one '- item' a line",
+    "dict_type": "write a mapping of keys and values",
+    "model_type": "write a mapping of keys and values",
+    "model_attributes_type": "write a mapping of keys and values",
+    "string_type": "write one text value (in quotes if it could be read as a number, a date or true/false)",
+    "string_too_long": "shorten it",
+    "string_too_short": "write a value that is not empty",
+}
+
+
+def _type_fix(source: InventorySource, err: dict, loc: tuple, value) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater_than_equal": "at least", "greater_than": "above", "less_than_equal": "at most",
+                 "less_than": "below"}[kind]
+        return f"use a value {words} {bound}"
+    if kind == "literal_error":
+        return "use " + str(ctx.get("expected", ""))
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _TYPE_FIXES[kind] + _known_keys_hint(loc)
+    if err.get("union") and isinstance(value, str):
+        return f"write a list: [{value}] (or one of the words the schema allows, such as all)"
+    if "not an IP address" in err["msg"]:
+        return "write an address such as 10.20.0.5 (IPv4: four numbers 0-255) or fd00::5"
+    if "not an IP prefix" in err["msg"] or "not an address with mask" in err["msg"]:
+        return "write an address and prefix length such as 10.20.0.0/24"
+    return _TYPE_FIXES.get(kind, "")
+
+
 def _problem_from_error(source: InventorySource, err: dict) -> Problem:
     loc = tuple(err["loc"])
     kind = err["type"]
@@ -96,15 +177,58 @@ def _problem_from_error(source: InventorySource, err: dict) -> Problem:
     if kind == "missing":
         key = loc[-1]
         return source.problem("schema.missing", loc, f"required key '{key}' is missing", f"add '{key}: ...'")
+    if kind == "device_incomplete":
+        return source.problem("schema.missing", loc, err["msg"],
+                              "add them (from the delivery note), or write status: ordered until the device arrives")
     value = err.get("input")
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     message = err["msg"].removeprefix("Value error, ")
-    fix = "quote it: numbers such as extensions are strings" if kind == "string_type" and isinstance(value, int) else ""
+    fix = _type_fix(source, err, loc, value)
+    if err.get("union") and isinstance(value, str):
+        message = "expected a list"
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = _raw_text(source, loc) or str(value)
+        fix = f"quote it: {loc[-1]}: \"{text}\" (YAML reads {text} unquoted as a number)"
     if kind == "string_pattern_mismatch":
         fix = "use lower-case letters, digits, '-' or '_'" if "a-z" in str(err.get("ctx", {})) else ""
+        other = _case_twin(source, loc, value)
+        if other is not None:
+            file, line = source.locate(other)
+            taken = {item.get(loc[2]) for item in source.data[str(loc[0])] if isinstance(item, dict)}
+            free = next(f"{value.lower()}{n}" for n in range(2, 10_000) if f"{value.lower()}{n}" not in taken)
+            return source.problem(
+                "unique.case", loc, f"{loc[-1]} '{value}' differs only in case from '{value.lower()}' at "
+                f"{file}:{line}, and names are lower-case", f"give this entry its own lower-case {loc[-1]}, "
+                f"e.g. '{free}'")
     if kind == "enum":
         fix = "use one of " + str(err.get("ctx", {}).get("expected", ""))
     return source.problem("schema.type", loc, f"{message} (got {shown})", fix)
+
+
+def _case_twin(source: InventorySource, loc: tuple, value) -> tuple | None:
+    """The path of the other entry whose key is `value` in lower case (aBusch next to abusch)."""
+    if len(loc) != 3 or not isinstance(value, str) or model.LIST_SECTIONS.get(str(loc[0])) != loc[2]:
+        return None
+    items = source.data.get(str(loc[0]))
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if index != loc[1] and isinstance(item, dict) and item.get(loc[2]) == value.lower():
+            return (loc[0], index, loc[2])
+    return None
+
+
+def _raw_text(source: InventorySource, loc: tuple) -> str | None:
+    """The value at `loc` as written in its file (12.6, not 12.6 read back from a float)."""
+    file, line = source.locate(loc)
+    if file is None or line is None:
+        return None
+    origin = source.item_origins.get(str(loc[0]))
+    sf = origin[loc[1]].source if origin and isinstance(loc[1], int) and loc[1] < len(origin) else None
+    if sf is None:
+        return None
+    row = sf.text.splitlines()[line - 1] if line <= len(sf.text.splitlines()) else ""
+
+    match = re.search(rf"\b{re.escape(str(loc[-1]))}:\s*([^,}}\s]+)", row)
+    return match.group(1) if match else None
 
 
 def _known_keys_hint(parent: tuple) -> str:

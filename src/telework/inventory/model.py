@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import netaddr
 from pydantic import (
@@ -25,7 +25,9 @@ from pydantic import (
     PrivateAttr,
     StrictBool,
     WithJsonSchema,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 # ---------------------------------------------------------------- value types
 
@@ -138,7 +140,10 @@ class PersonStatus(str, Enum):
 
 
 class DeviceStatus(str, Enum):
-    active = "active"
+    """A device's life: ordered -> spare (in stock) -> active (deployed) -> retired."""
+
+    ordered = "ordered"  # bought, not delivered: MAC, serial and model may still be unknown
+    active = "active"  # deployed
     spare = "spare"  # in stock, no access
     retired = "retired"  # kept for the audit trail until removed
 
@@ -200,7 +205,17 @@ class RolloutRing(Model):
 class Department(Model):
     id: Slug
     name: str
-    access: list[Slug] = Field(default_factory=list, description="internal networks its people reach over the VPN")
+    access: list[Slug] | Literal["all"] = Field(
+        default_factory=list,
+        description="internal networks its people reach over the VPN, e.g. [fileserver, intranet]; `all`: every "
+                    "network of the inventory, including networks added later (IT)",
+        examples=[["fileserver", "intranet"], "all"])
+    #: `access: all` as written (access then holds every network's name, see Inventory)
+    _access_all: bool = PrivateAttr(False)
+
+    @property
+    def reaches_all(self) -> bool:
+        return self._access_all
 
 
 # ---------------------------------------------------------------- addressing
@@ -208,7 +223,8 @@ class Department(Model):
 
 class Network(Model):
     name: Slug
-    site: Slug
+    site: Slug | None = Field(None, description="the site it belongs to; none for an organisation-wide network "
+                              "(a county's data centre, a hosted service)")
     prefix: Prefix
     purpose: NetworkPurpose
     gateway: Address | None = None
@@ -226,14 +242,30 @@ class AddressPool(Model):
 
 
 class NumberBlock(Model):
-    """A block of city numbers (DIDs): `prefix` followed by an extension in [first, last]."""
+    """A block of city numbers (DIDs): `prefix` followed by an extension in [first, last].
+
+    Every extension of a block has as many digits as `last` (1000-1499: four digits)."""
 
     name: Slug
-    site: Slug
+    site: Slug | None = Field(None, description="the site whose numbers these are; none for organisation-wide numbers")
     prefix: PhoneNumber = Field(description="number before the extension, e.g. '+49 9999 123'")
-    first: int = Field(ge=0)
-    last: int = Field(ge=0)
+    first: int = Field(ge=0, description="lowest extension, e.g. 1000")
+    last: int = Field(ge=0, description="highest extension; its number of digits is every extension's, e.g. 1499")
     description: str | None = None
+    #: the prefix as written ('+49 9999 12'): people read numbers in that grouping (DIN 5008)
+    _written_prefix: str | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_written_prefix(cls, data: Any, handler):
+        block = handler(data)
+        if isinstance(data, dict) and isinstance(data.get("prefix"), str):
+            block._written_prefix = " ".join(data["prefix"].replace("-", " ").replace("/", " ").split())
+        return block
+
+    @property
+    def written_prefix(self) -> str:
+        return self._written_prefix or self.prefix
 
 
 # ---------------------------------------------------------------- servers
@@ -284,6 +316,9 @@ class Person(Model):
     phone: Phone | None = None
     vpn_address: Address | None = Field(None, description="pinned tunnel address (inside the OpenVPN pools)")
     email: str | None = None
+    home_office: StrictBool | None = Field(
+        None, description="works from home: true or false; left out, it follows from the person's access "
+                          "(a VPN account, a WireGuard device or a desk phone at home)")
 
 
 # ---------------------------------------------------------------- endpoints
@@ -301,12 +336,25 @@ class Endpoint(Model):
 
 
 class IgelDevice(Endpoint):
-    serial: str
-    mac: Mac
-    model: str = Field(description="hardware model, e.g. UD3-M340C")
-    firmware: str = Field(description="IGEL OS version, e.g. 12.5.1")
+    """An IGEL device; serial, MAC, model and firmware are required once it is delivered (any
+    status but `ordered`)."""
+
+    serial: str | None = Field(None, description="serial number, quoted: '11A1B2C3D'")
+    mac: Mac | None = None
+    model: str | None = Field(None, description="hardware model, e.g. UD3-M340C")
+    firmware: str | None = Field(None, description="IGEL OS version, quoted: '12.5.1'")
     ums_directory: str | None = Field(
         None, description="UMS directory below the device's ring directory (a/b); defaults to its site")
+
+    @model_validator(mode="after")
+    def _delivered_devices_are_known(self) -> IgelDevice:
+        if self.status is not DeviceStatus.ordered:
+            missing = [key for key in ("serial", "mac", "model", "firmware") if getattr(self, key) is None]
+            if missing:
+                raise PydanticCustomError(
+                    "device_incomplete", "{missing} required for a device with status {status}",
+                    {"missing": ", ".join(missing), "status": self.status.value})
+        return self
 
 
 class Ums(Model):
@@ -351,6 +399,19 @@ class Notebook(LinuxEndpoint):
     pass
 
 
+class Workstation(Model):
+    """An office PC or thin client that never leaves the building: recorded (owner, MAC, serial for
+    the asset list and the audit), not reached over the VPN and not configured by telework."""
+
+    name: Hostname = Field(description="host name, e.g. ws-rathaus-0042")
+    site: Slug
+    owner: Username | None = Field(None, description="the person at this desk; none for a shared or counter PC")
+    status: DeviceStatus = DeviceStatus.active
+    serial: str | None = None
+    mac: Mac | None = None
+    description: str | None = Field(None, description="model or place, e.g. 'Fujitsu Esprimo, Bürgerbüro counter 3'")
+
+
 class DeskPhone(Model):
     mac: Mac
     model: str
@@ -376,6 +437,16 @@ class Inventory(Model):
 
     _indexes: dict = PrivateAttr(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _expand_access_all(self) -> Inventory:
+        """`access: all` follows the networks: it is every network's name, also of one added later."""
+        names = [n.name for n in self.networks]
+        for dep in self.departments:
+            if dep.access == "all" or dep._access_all:
+                dep._access_all = True
+                dep.access = list(names)
+        return self
+
     organisation: Organisation
     sites: list[Site] = Field(default_factory=list)
     rollout_rings: list[RolloutRing] = Field(default_factory=list)
@@ -392,6 +463,7 @@ class Inventory(Model):
     linux_endpoints: list[LinuxEndpoint] = Field(default_factory=list)
     notebooks: list[Notebook] = Field(default_factory=list)
     desk_phones: list[DeskPhone] = Field(default_factory=list)
+    workstations: list[Workstation] = Field(default_factory=list)
 
     # ---- lookups used by validation, IPAM, rendering and the pyinfra adapter
 
@@ -454,4 +526,5 @@ LIST_SECTIONS: dict[str, str] = {
     "linux_endpoints": "name",
     "notebooks": "name",
     "desk_phones": "mac",
+    "workstations": "name",
 }

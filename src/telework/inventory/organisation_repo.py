@@ -55,12 +55,21 @@ def make_organisation_repo(slug: str, directory: Path | str) -> list[Path]:
         schemas = _schema_places(inventory)
         for path in schemas:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(inventory_file_schema_json(), encoding="utf-8")
+            path.write_text(_schema_text(path.name), encoding="utf-8")
     except OSError as exc:
         raise InitError(f"cannot write {exc.filename or target}: {exc.strerror}") from None
     if shutil.which("git"):
         subprocess.run(["git", "init", "-q", str(target)], check=True, capture_output=True)
     return [target / ".gitlab-ci.yml", target / ".gitignore", target / "inventory", *sorted(schemas)]
+
+
+def _schema_text(name: str) -> str:
+    """The schema a `$schema` line names: allocations.yml's own, else the inventory files'."""
+    if name == "allocations.schema.json":
+        from telework.ipam.schema import allocations_file_schema_json
+
+        return allocations_file_schema_json()
+    return inventory_file_schema_json()
 
 
 def _schema_places(inventory: Path) -> set[Path]:

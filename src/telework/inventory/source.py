@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from telework.core.problems import Problem
+from telework.core.problems import Problem, Severity
 from telework.inventory import yamlfast
 
 try:  # libyaml's parser is several times faster on large inventories
@@ -46,10 +46,19 @@ class _Loader(_BaseLoader):
     """Safe loader that reports duplicate mapping keys instead of silently keeping the last."""
 
     duplicate_keys: list[tuple[str, int]]
+    #: plain scalars such as 0640 (YAML 1.1 octal) with their line
+    octals: list[tuple[str, int]]
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self.duplicate_keys = []
+        self.octals = []
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as key: PyYAML refuses it with its line
             key = key_node.value
             if key in seen:
                 self.duplicate_keys.append((key, key_node.start_mark.line + 1))
@@ -67,6 +76,21 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+#: YAML 1.1 reads `0640` as the octal number 416, YAML 1.2 as 640: neither is guessed, such a
+#: plain scalar is reported (telework.inventory.source.YAML11_OCTAL) and kept as its text.
+YAML11_OCTAL = "tag:telework,2026:yaml11-octal"
+_Loader.yaml_implicit_resolvers = {
+    first: [(YAML11_OCTAL, re.compile(r"^[-+]?0[0-7_]+$")), *resolvers] if first in "-+0" else resolvers
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_octal(loader: _Loader, node: yaml.ScalarNode) -> str:
+    loader.octals.append((node.value, node.start_mark.line + 1))
+    return node.value
+
+
+_Loader.add_constructor(YAML11_OCTAL, _construct_octal)
 
 
 #: Plain scalars resolved as `_Loader` resolves them, for the fast reader.
@@ -144,7 +168,10 @@ class InventorySource:
                 return self.relative(origin.source.path), _key_line(origin.source.node, section)
             origin = self.item_origins[section][rest[0]]
             node = _section_node(origin.source.node, section)
-            node = node.value[origin.index] if node is not None else None
+            if isinstance(node, yaml.SequenceNode) and origin.index < len(node.value):
+                node = node.value[origin.index]
+            # else: the file's node tree does not hold the item where the data has it (a key twice):
+            # the section's own line is the best place to name
             return self.relative(origin.source.path), _descend(node, rest[1:])
         source = self.section_files.get(section)
         if source is None:
@@ -245,7 +272,7 @@ def scan_inventory(root: Path) -> tuple[list[Path], list[Problem]]:
                 real = os.path.realpath(entry.path)
                 if real not in seen:
                     walk(path, rel, seen | {real})
-            elif entry.is_file() and is_section_file(rel):
+            elif _is_file(entry) and is_section_file(rel):
                 files.append(path)
 
     walk(Path(root), PurePosixPath(), frozenset({str(top)}))
@@ -259,15 +286,63 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
+def _is_file(entry: os.DirEntry) -> bool:
+    """False for what cannot be stat'ed: a link to itself (ELOOP) is reported by
+    telework.inventory.symlinks, not read."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def load_source(root: Path) -> tuple[InventorySource, list[Problem]]:
     """Parse every section file of `root`; YAML and merge problems are returned, not raised."""
     if not root.is_dir():
         problem = Problem("inventory.missing", f"inventory directory {root} does not exist",
                           "pass the directory holding the inventory's YAML files")
         return InventorySource(root=root), [problem]
-    files, refused = scan_inventory(root)
-    source, problems = load_texts(root, ((path, path.read_text(encoding="utf-8")) for path in files))
-    return source, refused + problems
+    files, problems = scan_inventory(root)
+    texts = []
+    for path in files:
+        text = read_text(path, source_relative(path), problems)
+        if text is not None:
+            texts.append((path, text))
+    source, more = load_texts(root, texts)
+    return source, problems + more
+
+
+def source_relative(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def read_text(path: Path, shown: Path, problems: list[Problem]) -> str | None:
+    """The text of a section file, or None with a problem naming the byte that is not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem("inventory.unreadable", f"cannot read the file: {exc.strerror}",
+                                "make it readable for the user running telework", file=shown))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(decode_problem(raw, exc, shown))
+        return None
+
+
+def decode_problem(raw: bytes, exc: UnicodeDecodeError, shown: Path) -> Problem:
+    """Where the first byte that is not UTF-8 is, and what it probably was (Windows-1252)."""
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    byte = raw[exc.start]
+    guess = bytes([byte]).decode("cp1252", errors="replace")
+    was = f" ('{guess}' in Windows-1252/Latin-1)" if guess.isprintable() and guess != "\ufffd" else ""
+    return Problem("yaml.encoding", f"byte 0x{byte:02X} at column {column} is not UTF-8{was}",
+                   f"save the file as UTF-8 (iconv -f windows-1252 -t utf-8 {shown.name})",
+                   file=shown, line=line)
 
 
 def load_texts(root: Path, files: Iterable[tuple[Path, str]]) -> tuple[InventorySource, list[Problem]]:
@@ -295,31 +370,82 @@ def _add_file_pyyaml(source: InventorySource, path: Path, text: str, problems: l
     """PyYAML's reading of a file: syntax errors and duplicate keys are reported with their line."""
     rel = source.relative(path)
     loader = _Loader(text)
-    loader.duplicate_keys = []
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problems.append(Problem("yaml.syntax", f"YAML syntax error: {exc.problem}",
-                                "fix the YAML syntax at this line", file=rel,
-                                line=mark.line + 1 if mark else None))
+        problems.append(syntax_problem(text, exc, rel))
         return
-    except UnicodeDecodeError:
-        problems.append(Problem("yaml.encoding", "file is not UTF-8", "save the file as UTF-8", file=rel))
+    except yaml.reader.ReaderError as exc:
+        problems.append(control_character_problem(text, exc, rel))
         return
     finally:
         loader.dispose()
     for key, line in loader.duplicate_keys:
         problems.append(Problem("yaml.duplicate_key", f"key '{key}' appears twice in one mapping",
                                 "remove or rename one of them", file=rel, line=line))
+    for value, line in loader.octals:
+        digits = value.lstrip("+-").lstrip("0").replace("_", "") or "0"
+        problems.append(Problem(
+            "yaml.octal", f"{value} is a YAML 1.1 octal number (read as {int(value.replace('_', ''), 8)} by some "
+            "tools, as " + digits + " by others); telework does not guess",
+            f"write {digits} for the number, or '{value}' in quotes for text such as a file mode",
+            file=rel, line=line))
     _add_data(source, SourceFile(path, node=node, text=text), data, problems)
+
+
+#: what YAML's reader refuses (its `check_printable`)
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]")
+
+
+def control_character_problem(text: str, exc: yaml.reader.ReaderError, rel: Path) -> Problem:
+    """A character YAML does not allow (NUL, other control characters), with its line and column."""
+    # libyaml counts bytes, PyYAML characters: find the character itself
+    found = _NOT_PRINTABLE.search(text)
+    position = found.start() if found else (exc.position if isinstance(exc.position, int) else 0)
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = ord(found.group()) if found else (exc.character if isinstance(exc.character, int) else 0)
+    return Problem("yaml.syntax", f"control character U+{code:04X} at column {column}: YAML files hold no "
+                   "control characters", "delete it (it often comes with text copied out of another program)",
+                   file=rel, line=line)
+
+
+def syntax_problem(text: str, exc: yaml.MarkedYAMLError, rel: Path) -> Problem:
+    """A YAML syntax error named by the character at its place, with the usual fix."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    lines = text.splitlines()
+    row = lines[mark.line] if mark and mark.line < len(lines) else ""
+    char = row[mark.column] if mark and mark.column < len(row) else ""
+    problem = str(exc.problem or "")
+    if "\t" in row[: (mark.column + 1) if mark else 0] or (char == "\t"):
+        column = row.index("\t") + 1
+        return Problem("yaml.syntax", f"a tab character at column {column}: YAML indents with spaces only",
+                       "replace the tab with spaces (the same indentation as the lines around it)",
+                       file=rel, line=line)
+    if "cannot start any token" in problem and char:
+        return Problem("yaml.syntax", f"YAML syntax error: a plain value cannot start with {char!r} "
+                       f"(column {mark.column + 1})", f"quote the value: \"{row[mark.column:].strip()}\"",
+                       file=rel, line=line)
+    if "mapping values are not allowed" in problem:
+        return Problem("yaml.syntax", "YAML syntax error: a second ': ' in a value", "quote the value that "
+                       "contains ': ' (key: \"a: b\")", file=rel, line=line)
+    if "did not find expected" in problem and exc.context and "flow" in exc.context:
+        return Problem("yaml.syntax", f"YAML syntax error: {problem} {exc.context}",
+                       "close every '[' with ']' and '{' with '}' on the same entry", file=rel, line=line)
+    context = f" ({exc.context})" if exc.context else ""
+    return Problem("yaml.syntax", f"YAML syntax error: {problem}{context}",
+                   "check the indentation and quoting at this line and the one before", file=rel, line=line)
 
 
 def _add_data(source: InventorySource, sf: SourceFile, data, problems: list[Problem]) -> None:
     rel = source.relative(sf.path)
     source.files.append(sf)
     if data is None:
+        problems.append(Problem("inventory.empty_file", "the file holds no sections (it is empty)",
+                                f"restore its content (git checkout -- {rel}) or delete the file", file=rel,
+                                severity=Severity.WARNING))
         return
     if not isinstance(data, dict):
         problems.append(Problem("yaml.shape", "an inventory file must be a mapping of sections",
@@ -329,10 +455,15 @@ def _add_data(source: InventorySource, sf: SourceFile, data, problems: list[Prob
         _merge(source, sf, str(section), value, problems)
 
 
+def _list_sections() -> dict[str, str]:
+    from telework.inventory.model import LIST_SECTIONS
+
+    return LIST_SECTIONS
+
+
 def parse_yaml(text: str):
     """One YAML document read the way inventory files are read (YAML 1.2 booleans, libyaml)."""
     loader = _Loader(text)
-    loader.duplicate_keys = []
     try:
         return loader.get_single_data()
     finally:
@@ -341,6 +472,20 @@ def parse_yaml(text: str):
 
 def _merge(source: InventorySource, sf: SourceFile, section: str, value, problems: list[Problem]) -> None:
     rel = source.relative(sf.path)
+    if not isinstance(value, list) and section in _list_sections():
+        line = _key_line(sf.node, section)
+        if value is None:
+            problems.append(Problem(
+                "inventory.empty_section", f"section '{section}' is empty",
+                f"add its entries as '- ...' lines below '{section}:', or delete the line", file=rel, line=line,
+                severity=Severity.WARNING))
+        else:
+            problems.append(Problem(
+                "inventory.section_shape", f"section '{section}' must be a list of entries, not a "
+                f"{'mapping' if isinstance(value, dict) else 'single value'}",
+                f"write each entry as a list item: '  - {{{_list_sections().get(section, 'name')}: ...}}'",
+                file=rel, line=line))
+        return
     if isinstance(value, list):
         if section in source.section_files:
             problems.append(Problem("inventory.section_kind", f"section '{section}' is a list here but a mapping in "

@@ -18,6 +18,7 @@ import netaddr
 from telework.core.problems import Problem, Severity
 from telework.inventory.loaded import LoadedInventory
 from telework.inventory.model import DeviceStatus, PoolKind
+from telework.inventory.phone import din5008
 from telework.ipam.allocations import RESERVED_AT_END, RESERVED_AT_START, allocation_problems
 
 #: LANs that employees' own routers use out of the box. A VPN pool overlapping one of
@@ -32,7 +33,8 @@ HOME_ROUTER_LANS: dict[str, netaddr.IPNetwork] = {
 
 def cross_check(loaded: LoadedInventory) -> list[Problem]:
     problems: list[Problem] = []
-    for rule in (_references, _uniqueness, _numbers, _pools_and_networks, _static_addresses, _capacity):
+    for rule in (_references, _uniqueness, _numbers, _pools_and_networks, _static_addresses, _capacity,
+                 _home_office):
         problems.extend(rule(loaded))
     if not any(p.severity is Severity.ERROR for p in (*loaded.problems, *problems)):
         # The allocations file is checked against a consistent inventory only: its messages
@@ -54,17 +56,31 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
     auth = {a.name for a in inv.auth_servers}
     concentrators = {c.name for c in inv.vpn_concentrators}
     blocks = {b.name for b in inv.number_blocks}
+    # Items with schema errors are out of the model but keep their name: a reference to one
+    # is fine until that entry's own error is fixed (one typo, one error).
+    def keep(section: str, known: set[str]) -> set[str]:
+        gone = loaded.invalid_ids.get(section, set())
+        return known | gone | {key.lower() for key in gone}
+
+    sites, deps, nets, rings = keep("sites", sites), keep("departments", deps), keep("networks", nets), \
+        keep("rollout_rings", rings)
+    people, auth, blocks = keep("people", people), keep("auth_servers", auth), keep("number_blocks", blocks)
+    concentrators = keep("vpn_concentrators", concentrators)
+
+    gone = {key for keys in loaded.invalid_ids.values() for key in keys}
 
     def ref(section, index, key, value, known, what, where):
         if value is not None and value not in known:
             hint = _closest(value, known)
+            if hint in gone:  # the entry meant is the one with the schema error: that error is the cause
+                return
             fix = f"did you mean '{hint}'? " if hint else ""
             yield loaded.problem(f"ref.unknown_{what}", section, index, key, f"unknown {what} '{value}'",
                                  fix + f"define it in {where} or correct the name")
 
     site_where = "the 'sites' section"
     for section in ("networks", "number_blocks", "vpn_concentrators", "auth_servers", "sip_servers", "people",
-                    "igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+                    "igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("site",), item.site, sites, "site", site_where)
     for i, dep in enumerate(inv.departments):
@@ -89,9 +105,25 @@ def _references(loaded: LoadedInventory) -> Iterator[Problem]:
                     "notebooks"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("ring",), item.ring, rings, "ring", "the 'rollout_rings' section")
-    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             yield from ref(section, i, ("owner",), item.owner, people, "person", "the 'people' section")
+
+
+def _home_office(loaded: LoadedInventory) -> Iterator[Problem]:
+    """`home_office: false` beside access that only serves a home office is a contradiction to resolve."""
+    inv = loaded.model
+    at_home: dict[str, list[str]] = defaultdict(list)
+    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+        for item in getattr(inv, section):
+            if item.owner and item.status is not DeviceStatus.retired:
+                at_home[item.owner].append(getattr(item, "name", None) or f"desk phone {item.mac}")
+    for i, person in enumerate(inv.people):
+        if person.home_office is False and (person.vpn or at_home[person.username]):
+            what = ", ".join((["vpn: true"] if person.vpn else []) + at_home[person.username][:3])
+            yield loaded.problem("people.home_office", "people", i, ("home_office",),
+                                 f"home_office: false, but {person.username} has home-office access ({what})",
+                                 "write home_office: true, or take the access away", severity=Severity.WARNING)
 
 
 def _closest(value: str, known: Iterable[str]) -> str | None:
@@ -116,7 +148,7 @@ def _uniqueness(loaded: LoadedInventory) -> Iterator[Problem]:
         for i, item in enumerate(getattr(inv, section)):
             groups[f"{section} {key}"].append((section, i, (key,), getattr(item, key)))
     for section in ("vpn_concentrators", "auth_servers", "sip_servers", "igel_devices", "linux_endpoints",
-                    "notebooks"):
+                    "notebooks", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             groups["host name"].append((section, i, ("name",), item.name))
     for i, person in enumerate(inv.people):
@@ -124,7 +156,7 @@ def _uniqueness(loaded: LoadedInventory) -> Iterator[Problem]:
         if person.phone:
             groups["extension"].append(("people", i, ("phone", "extension"), person.phone.extension))
             groups["DID"].append(("people", i, ("phone", "did"), person.phone.did))
-    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones"):
+    for section in ("igel_devices", "linux_endpoints", "notebooks", "desk_phones", "workstations"):
         for i, item in enumerate(getattr(inv, section)):
             if item.mac:
                 groups["MAC address"].append((section, i, ("mac",), item.mac))
@@ -137,8 +169,9 @@ def _uniqueness(loaded: LoadedInventory) -> Iterator[Problem]:
             if value in first_seen:
                 other_section, other_i, other_key = first_seen[value]
                 file, line = loaded.source.locate(loaded.item_path(other_section, other_i, *other_key))
+                shown = din5008(str(value), inv.number_blocks) if what == "DID" else value
                 yield loaded.problem(f"unique.{what.replace(' ', '_').lower()}", section, i, key,
-                                     f"duplicate {what} '{value}', already used at {file}:{line}",
+                                     f"duplicate {what} '{shown}', already used at {file}:{line}",
                                      f"give each a unique {what.split()[-1]}")
             else:
                 first_seen[value] = (section, i, key)
@@ -156,15 +189,58 @@ def _numbers(loaded: LoadedInventory) -> Iterator[Problem]:
     by_prefix = defaultdict(list)
     for block in inv.number_blocks:
         by_prefix[block.prefix].append(block)
-    blocks_text = ", ".join(f"{b.prefix} {b.first}-{b.last}" for b in inv.number_blocks) or "none defined"
+    blocks_text = ", ".join(f"{b.written_prefix} {b.first}-{b.last}" for b in inv.number_blocks) or "none defined"
     for i, person in enumerate(inv.people):
         if person.phone is None:
             continue
         did = person.phone.did
-        if not _in_blocks(did, by_prefix):
-            yield loaded.problem("numbers.did_outside_blocks", "people", i, ("phone", "did"),
-                                 f"DID {did} is not in any of the organisation's number blocks ({blocks_text})",
-                                 "use a number from a block or add the block to 'number_blocks'")
+        if _in_blocks(did, by_prefix):
+            ext = _extension_in(did, by_prefix)
+            if ext is not None and ext != person.phone.extension:
+                yield loaded.problem(
+                    "numbers.did_extension", "people", i, ("phone", "extension"),
+                    f"extension {person.phone.extension} does not match DID {din5008(did, inv.number_blocks)}, "
+                    f"which ends in extension {ext}: callers from outside would reach another phone than "
+                    "colleagues dialling the extension",
+                    f"make them agree: extension '{ext}' or DID ending in {person.phone.extension}")
+            continue
+        width = _width_mismatch(did, by_prefix)
+        if width is not None:
+            block, digits = width
+            ext = did[len(block.prefix):]
+            yield loaded.problem(
+                "numbers.extension_width", "people", i, ("phone", "did"),
+                f"DID {din5008(did, inv.number_blocks)} ends in the {len(ext)}-digit extension {ext}, but block "
+                f"'{block.name}' ({block.written_prefix} {block.first}-{block.last}) has {digits}-digit extensions: "
+                "an extension has "
+                f"as many digits as its block's 'last'",
+                f"use a {digits}-digit extension from {block.first}-{block.last} (or a block of "
+                f"{len(ext)}-digit numbers)")
+            continue
+        yield loaded.problem("numbers.did_outside_blocks", "people", i, ("phone", "did"),
+                             f"DID {din5008(did, inv.number_blocks)} is not in any of the organisation's number "
+                             f"blocks ({blocks_text})",
+                             "use a number from a block or add the block to 'number_blocks'")
+
+
+def _extension_in(did: str, by_prefix: dict) -> str | None:
+    """The extension a DID dials: what follows the prefix of the block it lies in."""
+    for prefix, blocks in by_prefix.items():
+        rest = did[len(prefix):]
+        if did.startswith(prefix) and rest.isdigit() and any(b.first <= int(rest) <= b.last for b in blocks):
+            return rest
+    return None
+
+
+def _width_mismatch(did: str, by_prefix: dict):
+    """(block, its width) when the DID starts with a block's prefix but has another number of digits."""
+    for prefix, blocks in by_prefix.items():
+        rest = did[len(prefix):]
+        if did.startswith(prefix) and rest.isdigit():
+            width = max(len(str(b.last)) for b in blocks)
+            if len(rest) != width:
+                return blocks[0], width
+    return None
 
 
 def _in_blocks(did: str, by_prefix: dict) -> bool:
@@ -217,13 +293,44 @@ def _pools_and_networks(loaded: LoadedInventory) -> Iterator[Problem]:
 # ---------------------------------------------------------------- static addresses
 
 
+def _dropped_prefixes(loaded: LoadedInventory) -> list[netaddr.IPNetwork]:
+    """The prefixes of networks left out for schema errors: an address in one is that error's follow-on."""
+    alive = loaded.origin.get("networks")
+    raw = loaded.source.data.get("networks")
+    if alive is None or not isinstance(raw, list):
+        return []
+    out = []
+    for index, item in enumerate(raw):
+        if index not in alive and isinstance(item, dict):
+            try:
+                out.append(netaddr.IPNetwork(str(item.get("prefix"))))
+            except (netaddr.AddrFormatError, ValueError, TypeError):
+                continue
+    return out
+
+
 def _static_addresses(loaded: LoadedInventory) -> Iterator[Problem]:
     inv = loaded.model
+    dropped = _dropped_prefixes(loaded)
     for section in ("vpn_concentrators", "auth_servers", "sip_servers"):
         for i, server in enumerate(getattr(inv, section)):
             ip = server.address.ip
-            site_nets = [n for n in inv.networks if n.site == server.site]
+            if any(ip in prefix for prefix in dropped):
+                continue
+            site_nets = [n for n in inv.networks if n.site in (server.site, None)]  # site-less: anyone's
             home = [n for n in site_nets if ip in n.prefix]
+            public = getattr(server, "public_address", None)
+            for key, addr in (("address", ip), ("public_address", public)):
+                pool = next((p for p in inv.address_pools if addr is not None and addr in p.prefix), None)
+                if pool is not None:
+                    yield loaded.problem(
+                        "ipam.server_in_pool", section, i, (key,),
+                        f"{key.replace('_', ' ')} {addr} of '{server.name}' lies in address pool '{pool.name}' "
+                        f"{pool.prefix}, whose addresses concentrator '{pool.concentrator}' hands to VPN clients",
+                        "use an address from one of the site's networks" if key == "address"
+                        else "use the address clients reach from the internet, outside every address pool")
+            if any(ip in p.prefix for p in inv.address_pools):
+                continue
             if not home:
                 listed = ", ".join(f"{n.name} {n.prefix}" for n in site_nets) or "none"
                 yield loaded.problem("ipam.static_outside", section, i, ("address",),
@@ -277,9 +384,11 @@ def _capacity(loaded: LoadedInventory) -> Iterator[Problem]:
             who = "people with vpn: true" if pool.kind is PoolKind.openvpn else "active Linux endpoints and notebooks"
             yield loaded.problem("ipam.capacity", "address_pools", i, ("prefix",),
                                  f"pool '{pool.name}' {pool.prefix} holds {have} addresses but has {need} members "
-                                 f"({who})", f"enlarge the prefix to at least /{_prefixlen_for(need + 3)}")
+                                 f"({who})",
+                                 f"enlarge the prefix to at least /{_prefixlen_for(need + 3, pool.prefix.version)}")
 
 
-def _prefixlen_for(count: int) -> int:
+def _prefixlen_for(count: int, version: int = 4) -> int:
+    """The longest prefix (IPv4 or IPv6) holding `count` addresses."""
     bits = max((count - 1).bit_length(), 2)
-    return 32 - bits
+    return (32 if version == 4 else 128) - bits

@@ -33,6 +33,7 @@ from datetime import date
 #: The first lines of the file; the rest is generated from the allocations.
 HEADER = """\
 # VPN tunnel addresses: managed by telework, do not edit by hand.
+# yaml-language-server: $schema=../schema/allocations.schema.json
 # `telework ipam sync` writes this file; commit it together with the inventory change.
 # allocated:  <address>: <member> <date allocated>
 # released:   <address>: <member who held it> <date released> - quarantined for

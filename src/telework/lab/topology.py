@@ -16,10 +16,13 @@ import netaddr
 from telework.inventory.model import Inventory
 from telework.lab.errors import LabError
 
-#: Lab-only management ranges. A lab takes the /24 its organisation's slug hashes to, in the
+#: Lab-only management ranges. A lab takes the range its organisation's slug hashes to, in the
 #: first of these that overlaps no inventory network: labs of different organisations (the
-#: sample's, a benchmark's) run side by side. The controller holds the first address.
+#: sample's, a benchmark's) run side by side. The controller holds the first address. The range
+#: is a /24, or larger when the lab's hosts need more addresses (a county with 300 notebooks).
 MANAGEMENT_BASES = ("10.199.0.0/16", "172.31.0.0/16")
+#: the smallest management range and internet segment: a /24, as labs had before sizing
+SMALLEST_PREFIXLEN = 24
 #: The LAN every FRITZ!Box ships with, and its router address.
 HOME_LAN = netaddr.IPNetwork("192.168.178.0/24")
 HOME_ROUTER = netaddr.IPAddress("192.168.178.1")
@@ -99,16 +102,56 @@ def lab_name(inv: Inventory) -> str:
     return inv.organisation.slug + os.environ.get(LAB_SUFFIX_ENV, "")
 
 
+def prefixlen_for(addresses: int) -> int:
+    """The IPv4 prefix length of the smallest range, at least a /24, with `addresses` host addresses."""
+    bits = (addresses + 1).bit_length()  # + network and broadcast address
+    return min(SMALLEST_PREFIXLEN, 32 - bits)
+
+
+def lab_host_count(inv: Inventory) -> int:
+    """Hosts a lab of `inv` can have: every server and every managed endpoint, notebooks included.
+
+    Ranges are sized for all of them whether or not notebooks boot, so `lab up` without and
+    `lab down` with notebooks lay out the same lab."""
+    ums = 1 if inv.ums is not None and inv.ums.address is not None else 0  # the UMS stand-in (UMS_HOST)
+    return len(inv.servers()) + ums + len(inv.managed_endpoints())
+
+
 def _management_range(inv: Inventory) -> netaddr.IPNetwork:
     used = [netaddr.IPNetwork(str(n.prefix)) for n in inv.networks] + [
         netaddr.IPNetwork(str(p.prefix)) for p in inv.address_pools
     ]
-    index = int(hashlib.sha256(lab_name(inv).encode()).hexdigest(), 16) % 256
-    candidates = [list(netaddr.IPNetwork(base).subnet(24))[index] for base in MANAGEMENT_BASES]
+    prefixlen = prefixlen_for(1 + lab_host_count(inv))  # the controller, then the hosts
+    bases = [netaddr.IPNetwork(base) for base in MANAGEMENT_BASES]
+    if prefixlen < bases[0].prefixlen:
+        raise LabError(f"a lab of {lab_host_count(inv)} hosts needs more management addresses than "
+                       f"{bases[0]} holds (fix: leave some endpoints out of the lab's inventory)")
+    slots = 2 ** (prefixlen - bases[0].prefixlen)
+    index = int(hashlib.sha256(lab_name(inv).encode()).hexdigest(), 16) % slots
+    candidates = [netaddr.IPNetwork(f"{netaddr.IPAddress(base.first + index * 2 ** (32 - prefixlen))}/{prefixlen}")
+                  for base in bases]
     for candidate in candidates:
         if not any(candidate in u or u in candidate for u in used):
             return candidate
-    raise LabError(f"every lab management range overlaps the inventory: {', '.join(map(str, candidates))}")
+    raise LabError(f"every lab management range overlaps the inventory: {', '.join(map(str, candidates))} "
+                   "(fix: keep the inventory's networks out of 10.199.0.0/16 or 172.31.0.0/16)")
+
+
+def _internet(publics: list[netaddr.IPAddress], homes: int) -> netaddr.IPNetwork:
+    """The lab's internet segment: around the first public address, large enough for every home router."""
+    if not publics:
+        return netaddr.IPNetwork("198.51.100.0/24")
+    prefixlen = prefixlen_for(len(set(publics)) + homes)
+    return netaddr.IPNetwork(f"{publics[0]}/{prefixlen}").cidr
+
+
+def network_gateway(net) -> netaddr.IPAddress:
+    """The address the lab's core router holds in an inventory network: its gateway, else the first host.
+
+    Every internal network gets one, with or without lab hosts in it, so a VPN check has a real
+    address to reach (or to be refused) in each network of any inventory."""
+    prefix = netaddr.IPNetwork(str(net.prefix))
+    return netaddr.IPAddress(str(net.gateway)) if net.gateway else netaddr.IPAddress(prefix.first + 1)
 
 
 def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
@@ -119,8 +162,10 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
     mgmt_hosts = iter(list(mgmt.iter_hosts()))
     controller = next(mgmt_hosts)
     publics = [netaddr.IPAddress(str(s.public_address)) for _, s in inv.servers() if getattr(s, "public_address", None)]
-    internet = netaddr.IPNetwork(f"{publics[0]}/24").cidr if publics else netaddr.IPNetwork("198.51.100.0/24")
-    wan_pool = iter([a for a in reversed(list(internet.iter_hosts())) if a not in publics])
+    # one home for the VPN/SIP client, one per endpoint (counted with notebooks, see lab_host_count)
+    internet = _internet(publics, 1 + len(inv.managed_endpoints()))
+    taken = set(publics)
+    wan_pool = (a for a in reversed(list(internet.iter_hosts())) if a not in taken)
 
     networks: dict[str, LabNetwork] = {}
     hosts: list[LabHost] = []
@@ -131,8 +176,7 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
             raise LabError(f"{group}.{server.name}: address {iface} lies in no inventory network")
         if net.name not in networks:
             prefix = netaddr.IPNetwork(str(net.prefix))
-            gw = netaddr.IPAddress(str(net.gateway)) if net.gateway else netaddr.IPAddress(prefix.first + 1)
-            networks[net.name] = LabNetwork(net.name, f"br-n{len(networks)}", prefix, gw)
+            networks[net.name] = LabNetwork(net.name, f"br-n{len(networks)}", prefix, network_gateway(net))
         public = getattr(server, "public_address", None)
         hosts.append(LabHost(
             name=server.name, group=group, netns=f"tw-{slug}-{server.name}",
@@ -155,8 +199,7 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
         if net.name in networks:
             continue
         prefix = netaddr.IPNetwork(str(net.prefix))
-        gw = netaddr.IPAddress(str(net.gateway)) if net.gateway else netaddr.IPAddress(prefix.first + 1)
-        hostless.append(LabNetwork(net.name, f"d{len(hostless)}", prefix, gw))
+        hostless.append(LabNetwork(net.name, f"d{len(hostless)}", prefix, network_gateway(net)))
     homes = [Home("home-1", f"tw-{slug}-home-1-router", next(wan_pool), f"tw-{slug}-home-1-client")]
     for h in hosts:
         if h.home:

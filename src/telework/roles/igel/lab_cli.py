@@ -30,7 +30,7 @@ def fake_ums(inventory: Path, firmwares: tuple[str, ...]) -> None:
     topo = load_topology(inventory)
     if not is_up(topo):
         raise click.ClickException(f"lab {topo.slug} is not up: `telework lab up {inventory}` first")
-    versions = list(firmwares) or sorted({d.firmware for d in model.igel_devices}
+    versions = list(firmwares) or sorted({d.firmware for d in model.igel_devices if d.firmware}
                                          | {v for vs in model.ums.ring_firmware.values() for v in vs})
     majors = {int(v.split(".")[0]): v for v in sorted(versions)}
     profiles = [{"name": n, "firmware": majors.get(12, versions[0])} for n in model.ums.os12_profiles]

@@ -16,7 +16,7 @@ from telework.roles.registry import PersonFacts
 
 def person_facts(loaded: LoadedInventory, username: str) -> PersonFacts:
     inv = loaded.model
-    mine = [d for d in inv.igel_devices if d.owner == username]
+    mine = [d for d in inv.igel_devices if d.owner == username and d.mac]  # an ordered one is in no UMS yet
     facts = PersonFacts()
     if not mine:
         return facts

@@ -28,6 +28,8 @@ from telework.roles.igel.imi import ImiClient, normalise_mac
 
 ROLE = "igel"
 GROUP = "igel_devices"
+#: devices the UMS does not hold: retired ones, and ordered ones (not delivered: no MAC yet)
+NOT_IN_UMS = frozenset({DeviceStatus.retired, DeviceStatus.ordered})
 DIRECTORY_GROUP = "ums_directories"
 OP_PREFIX = "igel"
 
@@ -60,7 +62,7 @@ def desired_state(ums: Ums, devices: list[IgelDevice], rings: list[str]) -> reco
     one by one; the firmware of each ring."""
     wanted = []
     for d in devices:
-        if d.status is DeviceStatus.retired:
+        if d.status in NOT_IN_UMS:
             continue
         major = os_major(d)
         wanted.append(reconcile.DesiredDevice(
@@ -87,7 +89,7 @@ class IgelTargets(Reconciler):
         self.inventory_dir = Path(loaded.root)
         self.ums: Ums | None = self.model.ums
         self.rings = [r.name for r in sorted(self.model.rollout_rings, key=lambda r: (r.order, r.name))]
-        self.devices = [d for d in self.model.igel_devices if d.status is not DeviceStatus.retired]
+        self.devices = [d for d in self.model.igel_devices if d.status not in NOT_IN_UMS]
         self.by_mac = {normalise_mac(d.mac): d for d in self.devices}
         self._client_factory = client_factory or self._client
         self.client: ImiClient | None = None

@@ -22,15 +22,17 @@ def vpn_check(username: str, inventory: Path, bundle: Path, home: str) -> None:
 
     The TOTP code comes from the person's seed (your age identity decrypts it), as the
     authenticator app would show it. Through each tunnel the gateway of every network the
-    person may reach must answer a ping. Exit 0 when every concentrator passed.
+    person may reach must answer a ping, and one network of another department, routed into
+    the tunnel, must not. Exit 0 when every concentrator passed.
     """
     results = run_vpn_check(inventory, username, bundle, home, log=console.print)
     table = Table(title=f"{username}: OpenVPN from {home}")
-    for col in ("concentrator", "login", "tunnel address", "reached"):
+    for col in ("concentrator", "login", "tunnel address", "reached", "refused (another department's)"):
         table.add_column(col)
     for r in results:
         table.add_row(r.concentrator, "ok" if r.connected else "refused", r.address or "-",
-                      ", ".join(f"{net} {'ok' if ok else 'FAILED'}" for net, ok in r.reached.items()) or "-")
+                      ", ".join(f"{net} {'ok' if ok else 'FAILED'}" for net, ok in r.reached.items()) or "-",
+                      ", ".join(f"{net} {'ok' if ok else 'REACHED'}" for net, ok in r.refused.items()) or "-")
     console.print(table)
     if not all(r.passed for r in results):
         raise SystemExit(1)

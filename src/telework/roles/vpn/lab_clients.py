@@ -106,6 +106,14 @@ class OpenVpnClient:
                               capture_output=True, text=True, timeout=15)
         return proc.returncode == 0
 
+    def route_into_tunnel(self, prefix: str) -> None:
+        """Send `prefix` into the tunnel although the concentrator did not push it: only the
+        concentrator's firewall then stands between the client and that network."""
+        if self.device is None:
+            raise LabError("no tunnel is up to route into")
+        subprocess.run(["ip", "netns", "exec", self.netns, "ip", "route", "replace", prefix, "dev", self.device],
+                       capture_output=True, text=True, timeout=15, check=True)
+
     def disconnect(self) -> None:
         if self.pidfile and self.pidfile.exists():
             try:
