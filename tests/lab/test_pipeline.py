@@ -130,13 +130,15 @@ def city(org, lab, tmp_path_factory) -> City:
     lab_dir = lab.overlay_file.parent
     key = (lab_dir / "id_ed25519").read_text()
     identity = Path(org.env["TELEWORK_AGE_IDENTITY"]).read_text()
-    network = {"hosts": {name: {k: v for k, v in data.items() if k in ("ssh_hostname", "apt_proxy")}
+    network_keys = ("ssh_hostname", "apt_proxy", "base_extra_management_networks")
+    network = {"hosts": {name: {k: v for k, v in data.items() if k in network_keys}
                          for name, data in lab.overlay["hosts"].items()}}
     runner = Runner(checkout, base / "gitlab-settings", home, tmp, f"{HOST}/{PROJECT}.git",
                     (f"http://{HOST}/", f"{gitlab.url}/"))
     runner.variables = {
         "TELEWORK_SSH_KNOWN_HOSTS": Variable((lab_dir / "known_hosts").read_text(), file=True),
-        # the lab's network map: where the city's hosts are (addresses only, no key)
+        # the lab's network map: where the city's hosts are and the range the runner deploys from
+        # (addresses only, no key)
         "TELEWORK_OVERLAY": Variable(yaml.safe_dump(network), file=True),
         "TELEWORK_LIMIT": Variable(LIMIT),
         # today the plan needs the deploy key and an identity (see the example's variables)

@@ -19,15 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from telework.inventory.loading import require_inventory
+from telework.inventory.loading import load_inventory, require_inventory
 from telework.roles.vpn.concentrator import concentrator_view
+from telework.roles.vpn.vpncheck import check_targets
 
 from .conftest import (
     DEVICE,
+    VENV_BIN,
     WITH_FINANZEN,
     WITHOUT_FINANZEN,
     changed_operations,
     next_login_time,
+    run,
     totp,
 )
 
@@ -135,6 +138,29 @@ def test_department_without_access_is_dropped_and_counted(org, openvpn, lab):
     before = forward_drops(lab, "vpn-b")
     assert not openvpn.ping(FINANZEN)
     assert forward_drops(lab, "vpn-b") >= before + 2
+
+
+def test_vpn_check_reaches_the_departments_networks_and_is_refused_another(org, lab):
+    """`telework lab vpn-check`, for any inventory: every network of her department answers
+    through the tunnel on both concentrators, and a network of another department that she may
+    not reach, routed into the tunnel by force, does not (before she is revoked below)."""
+    inv = load_inventory(org.inventory).model
+    person = inv.person(WITH_FINANZEN)
+    mine = set(inv.reachable_networks(person))
+    proc = run([str(VENV_BIN / "telework"), "lab", "vpn-check", WITH_FINANZEN, str(org.inventory),
+                "--bundle", str(org.bundles / f"{WITH_FINANZEN}.ovpn")],
+               env={**org.env, "COLUMNS": "400"}, check=False, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
+    _, refused = check_targets(inv, sorted(mine))
+    assert refused is not None and refused.network not in mine
+    assert any(refused.network in d.access for d in inv.departments if d.id != person.department)
+    for concentrator in inv.vpn_concentrators:
+        row = next(line for line in out.splitlines() if f" {concentrator.name} " in line)
+        for network in mine:
+            assert f"{network} ok" in row, row
+        assert f"{refused.network} ok" in row, row
+    assert "FAILED" not in out and "REACHED" not in out
 
 
 def test_wireguard_device_passes_traffic(org, lab, tmp_path):
