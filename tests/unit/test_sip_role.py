@@ -1,0 +1,99 @@
+"""The SIP role without a host: who is a subscriber, HA1 and the tables Kamailio loads, the
+rendered configuration, and `telework sip init` (passwords and the TLS certificate)."""
+
+from __future__ import annotations
+
+import re
+from hashlib import md5
+
+import pytest
+from cryptography import x509
+
+from telework.engine.deploy_support import render_template
+from telework.inventory.loading import require_inventory
+from telework.roles.sip.keys import cert_path, init_sip
+from telework.roles.sip.render import did_table, ha1, htable_rows, subscriber_table
+from telework.roles.sip.server import sip_view
+from telework.roles.vpn.pki import init_pki
+from telework.secrets.store import SecretStore
+
+from ..conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def view():
+    return sip_view(require_inventory(SAMPLE), "sip-1")
+
+
+def test_subscribers_are_the_active_people_with_a_number_in_the_servers_blocks(view):
+    inv = require_inventory(SAMPLE).model
+    expected = {p.username for p in inv.people if p.phone and p.status.value == "active"}
+    assert {s.username for s in view.subscribers} == expected
+    suspended = next(p for p in inv.people if p.status.value == "suspended" and p.phone)
+    assert view.subscriber(suspended.username) is None
+    s = view.subscriber("aschmitz")
+    assert (s.extension, s.did, s.block) == ("1042", "+49999912" "1042", "rathaus")
+    assert s.password_secret == "sip/password/aschmitz"
+    assert view.realm == "gruenfelden.example" and str(view.public_address) == "198.51.100.20"
+
+
+def test_ha1_is_rfc2617():
+    assert ha1("1042", "gruenfelden.example", "pw") == md5(b"1042:gruenfelden.example:pw").hexdigest()
+
+
+def test_subscriber_table_holds_ha1_only_and_leaves_out_who_has_no_password(view):
+    subs = view.subscribers[:3]
+    passwords = {subs[0].username: "Secret-One-1234567890abc", subs[1].username: "Secret-Two-1234567890abc"}
+    table = subscriber_table(subs, view.realm, passwords)
+    lines = table.splitlines()
+    assert lines[0].startswith("id(int,auto) key_name(string)")
+    assert len(lines) == 3
+    for line in lines[1:]:
+        assert re.fullmatch(r"\d+:\d+:0:0:[0-9a-f]{32}:0", line)
+    assert "Secret" not in table
+    assert subs[2].extension not in "".join(line.split(":")[1] for line in lines[1:])
+
+
+def test_did_table_maps_e164_to_extensions(view):
+    table = did_table(view.subscribers)
+    assert "+499999121042:0:0:1042:0" in table
+
+
+def test_htable_rows_refuse_what_db_text_cannot_store():
+    with pytest.raises(ValueError, match="cannot be stored"):
+        htable_rows([("a:b", "c")])
+
+
+def test_kamailio_config_renders_with_the_policy(view):
+    cfg = render_template(
+        "sip_server", "/etc/kamailio/kamailio.cfg", header="# h", name="sip-1", realm=view.realm,
+        internal_address=view.internal_address, public_address=view.public_address, sip_port=5060, sips_port=5061,
+        db_dir="/etc/kamailio/telework-db", children=2, max_expires=300, default_expires=120, min_expires=60,
+        natping_interval=20, tcp_keepidle=20, rtpengine_control="127.0.0.1:2223", ban_seconds=300, pike_window=2,
+        pike_density=16, auth_fail_window=600, auth_fail_per_source=10, auth_fail_per_user=20,
+        log_prefix="telework-sip:", srtp_refused_pattern="NULL|_32", rtpengine_flags="RTP/SAVP")
+    assert "listen=tls:198.51.100.20:5061" in cfg
+    assert "listen=udp:10.20.0.31:5060" in cfg and "listen=udp:198.51.100.20" not in cfg
+    assert 'pv_auth_check("gruenfelden.example", "$var(ha1)", "1", "1")' in cfg
+    assert "failed login for '$au' from $si" in cfg
+
+
+def test_fail2ban_filter_matches_the_logged_line():
+    filt = render_template("sip_server", "/etc/fail2ban/filter.d/telework-kamailio.conf", header="#",
+                           name="sip-1", realm="r", log_prefix="telework-sip:")
+    regex = re.search(r"^failregex = (.*)$", filt, re.M).group(1).replace("<HOST>", r"(?P<host>\S+)")
+    line = "{REGISTER 2 abc} <script>: telework-sip: failed login for '1042' from 198.51.100.254"
+    assert re.search(regex, line).group("host") == "198.51.100.254"
+
+
+def test_sip_init_makes_passwords_and_a_certificate_once(sample, store):
+    init_pki(sample, store)
+    created = init_sip(sample, store)
+    view = sip_view(require_inventory(sample), "sip-1")
+    assert store.exists("sip/password/aschmitz") and store.exists("sip/tls-key/sip-1")
+    assert sum(c.startswith("secret sip/password/") for c in created) == len(view.subscribers)
+    cert = x509.load_pem_x509_certificate(cert_path(sample, "sip-1").read_bytes())
+    names = {str(n.value) for n in cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value}
+    assert names == {"gruenfelden.example", "sip-1.gruenfelden.example", "198.51.100.20"}
+    assert not (sample / "pki" / "servers" / "sip-1.crt").exists()  # the VPN's common name stays the VPN's
+    assert init_sip(sample, SecretStore(sample)) == []
