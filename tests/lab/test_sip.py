@@ -1,0 +1,208 @@
+"""The SIP role end to end with real phones behind home NAT routers (issue 19's "done when").
+
+A throwaway organisation (`sip_org`) made from the sample as an operator makes one (`telework
+secret init`, `pki init`, `sip init`, git), deployed to the lab's sip-1 only. Two baresip
+phones, each in its own home network behind its own NAT router (telework.roles.sip.lab_homes),
+register over TLS and call each other; a Python TLS client checks the certificate; a flood from
+one household is stopped while that household's registered phone still calls. Phones are
+bounded (baresip's own lifetime, killed at the end); the file takes about two minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from telework.inventory.loading import require_inventory
+from telework.roles.sip.lab_homes import ensure_homes
+from telework.roles.sip.lab_phones import Account, Phone, rough_frequency, tls_handshake, tone
+from telework.roles.sip.server import sip_view
+from telework.secrets.store import SecretStore
+
+from .conftest import SAMPLE, VENV_BIN, changed_operations, run
+
+pytestmark = pytest.mark.lab
+
+HOST = "sip-1"
+CALLER, CALLEE = "aschmitz", "abusch"  # extensions 1042 and 1063, both in the Rathaus block
+CALLER_TONE, CALLEE_TONE = 1000, 600
+
+
+class SipOrg:
+    def __init__(self, inventory: Path, env: dict):
+        self.inventory, self.env = inventory, env
+        self.applies: list[str] = []
+
+    @property
+    def store(self) -> SecretStore:
+        return SecretStore(self.inventory, self.env["TELEWORK_AGE_IDENTITY"])
+
+    def telework(self, *args: str) -> subprocess.CompletedProcess:
+        return run([str(VENV_BIN / "telework"), *args], env=self.env)
+
+    def secret_values(self) -> list[str]:
+        return [v for v in self.store.values() if len(v) >= 6]
+
+    def apply(self) -> str:
+        proc = run([str(VENV_BIN / "pyinfra"), "-y", str(self.inventory / "inventory.py"), "deploy/site.py",
+                    "--limit", HOST], env=self.env, timeout=900, check=False)
+        output = proc.stdout + proc.stderr
+        leaked = [f"secret #{i}" for i, value in enumerate(self.secret_values()) if value in output]
+        assert not leaked, f"pyinfra output shows {', '.join(leaked)} in clear"
+        assert proc.returncode == 0, f"pyinfra failed:\n{output[-5000:]}"
+        self.applies.append(output)
+        return output
+
+    def view(self):
+        return sip_view(require_inventory(self.inventory), HOST)
+
+
+@pytest.fixture(scope="module")
+def sip_org(lab, tmp_path_factory) -> SipOrg:
+    for tool in ("baresip", "sox"):
+        if shutil.which(tool) is None:
+            message = f"needs {tool} on this machine (scripts/bootstrap.sh installs it)"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    base = tmp_path_factory.mktemp("sip-org")
+    inventory = base / "inventory"
+    shutil.copytree(SAMPLE, inventory, ignore=shutil.ignore_patterns("pki", "secrets", "access"))
+    env = {**os.environ, "TELEWORK_AGE_IDENTITY": str(base / "age-identity.txt"),
+           "TELEWORK_OVERLAY": str(lab.overlay_file), "PYINFRA_PROGRESS": "off"}
+    org = SipOrg(inventory, env)
+    run(["git", "init", "-q"], cwd=inventory)
+    org.telework("secret", "init", str(inventory))
+    org.telework("pki", "init", str(inventory))
+    org.telework("sip", "init", str(inventory))
+    run(["git", "add", "-A"], cwd=inventory)
+    run(["git", "-c", "user.name=telework test", "-c", "user.email=test@invalid", "commit", "-q", "-m",
+         "the sample city with SIP"], cwd=inventory)
+    org.apply()
+    return org
+
+
+@pytest.fixture(scope="module")
+def homes(lab):
+    return {h.name: h for h in ensure_homes(lab.topology)}
+
+
+def account(org: SipOrg, username: str) -> Account:
+    view = org.view()
+    sub = view.subscriber(username)
+    return Account(sub.extension, view.realm, org.store.get(sub.password_secret),
+                   f"{view.public_address}:{view.server.sips_port}")
+
+
+@pytest.fixture(scope="module")
+def phones(sip_org, homes, tmp_path_factory):
+    """Phone A (caller) in home sip-a, phone B (callee) in home sip-b, both registered."""
+    work = tmp_path_factory.mktemp("phones")
+    ca = sip_org.inventory / "pki" / "ca.crt"
+    a = Phone(homes["sip-a"].phone_netns, work / "a", account(sip_org, CALLER), ca,
+              tone(work / "a-tone.wav", CALLER_TONE), lifetime=240)
+    b = Phone(homes["sip-b"].phone_netns, work / "b", account(sip_org, CALLEE), ca,
+              tone(work / "b-tone.wav", CALLEE_TONE), lifetime=240)
+    try:
+        for phone in (a, b):
+            phone.start()
+        for phone in (a, b):
+            assert phone.wait_registered(30), f"not registered:\n{phone.log()[-3000:]}"
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def registrations(lab) -> str:
+    done = lab.ssh(HOST, "kamcmd ul.dump")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_phones_behind_two_nat_routers_register_over_tls_at_their_routers_addresses(lab, sip_org, homes, phones):
+    """Done-when 1 (first half): both registered; the registrar holds each router's public address."""
+    dump = registrations(lab)
+    for username, home in ((CALLER, "sip-a"), (CALLEE, "sip-b")):
+        ext = sip_org.view().subscriber(username).extension
+        block = dump[dump.index(f"AoR: {ext}"):][:2500]
+        received = re.search(r"Received: sip:([0-9.]+):\d+;transport=tls", block)
+        assert received, block
+        assert received.group(1) == str(homes[home].wan_address)
+        assert "192.168.178.20" in block  # the phone's own (private) contact, kept beside it
+
+
+def test_call_with_srtp_through_rtpengine_carries_the_callers_tone(sip_org, phones):
+    """Done-when 1: A calls B, B answers, both use SRTP, media comes from rtpengine's address,
+    and what B heard is A's tone (frequency measured with sox), and the other way round."""
+    a, b = phones
+    view = sip_org.view()
+    callee = view.subscriber(CALLEE)
+    a.dial(f"sip:{callee.extension}@{view.realm}")
+    assert a.wait_for(r"Call established", 20), a.log()[-3000:]
+    assert b.wait_for(r"Call established", 10), b.log()[-3000:]
+    time.sleep(6)
+    a.hangup()
+    assert b.wait_for(r"terminated", 10), b.log()[-2000:]
+    for phone in (a, b):
+        log = phone.log()
+        assert re.search(r"SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)", log), log[-2000:]
+        media = re.search(r"incoming rtp for 'audio' established, receiving from ([0-9.]+):", log)
+        assert media and media.group(1) == str(view.public_address), f"media not from rtpengine:\n{log[-2000:]}"
+    for phone, expected in ((b, CALLER_TONE), (a, CALLEE_TONE)):
+        seconds, frequency = rough_frequency(phone.recordings("dec")[-1])
+        assert seconds >= 4, seconds
+        assert abs(frequency - expected) < 0.05 * expected, (frequency, expected)
+
+
+def _other_ca(tmp: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not the city's CA")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    path = tmp / "other-ca.crt"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_tls_client_checks_the_certificate(sip_org, homes, tmp_path):
+    """Done-when 2: a TLS client trusting another CA fails the handshake; with the city's CA it
+    completes (TLS 1.2 or later), for the SIP domain phones dial."""
+    view = sip_org.view()
+    ns, address, port = homes["sip-a"].phone_netns, str(view.public_address), view.server.sips_port
+    ok, text = tls_handshake(ns, address, port, _other_ca(tmp_path), view.realm)
+    assert not ok and "CERTIFICATE_VERIFY_FAILED" in text, text
+    ok, text = tls_handshake(ns, address, port, sip_org.inventory / "pki" / "ca.crt", view.realm)
+    assert ok and text.split()[1] in ("TLSv1.2", "TLSv1.3"), text
+
+
+def test_second_apply_changes_nothing_and_no_clear_password_on_the_server(lab, sip_org):
+    """Done-when 7: a second apply changes nothing; no clear SIP password in the server's
+    configuration (the subscriber table holds HA1 digests); no secret in pyinfra's output
+    (checked by every `apply`)."""
+    output = sip_org.apply()
+    assert changed_operations(output) == [], changed_operations(output)
+    view = sip_org.view()
+    text = lab.ssh(HOST, "find /etc/kamailio /etc/rtpengine /etc/fail2ban /etc/default -type f "
+                         "-exec cat {} + 2>/dev/null").stdout
+    assert text, "nothing read from the host"
+    passwords = [sip_org.store.get(s.password_secret) for s in view.subscribers]
+    assert not [p for p in passwords if p in text]
+    table = lab.ssh(HOST, "cat /etc/kamailio/telework-db/telework_sub").stdout.splitlines()
+    assert len(table) - 1 == len(view.subscribers)
+    assert all(re.fullmatch(r"\d+:\d+:0:0:[0-9a-f]{32}:0", row) for row in table[1:])
