@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from telework.inventory.loading import require_inventory
-from telework.roles.sip.lab_homes import ensure_homes
+from telework.roles.sip.lab_homes import ensure_homes, set_idle_timeout
 from telework.roles.sip.lab_phones import Account, Phone, rough_frequency, tls_handshake, tone
 from telework.roles.sip.server import sip_view
 from telework.secrets.store import SecretStore
@@ -101,8 +101,9 @@ def homes(lab):
 def account(org: SipOrg, username: str) -> Account:
     view = org.view()
     sub = view.subscriber(username)
+    # regint = the server's longest registration: re-registering is not what keeps a binding open
     return Account(sub.extension, view.realm, org.store.get(sub.password_secret),
-                   f"{view.public_address}:{view.server.sips_port}")
+                   f"{view.public_address}:{view.server.sips_port}", regint=300)
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +207,78 @@ def test_second_apply_changes_nothing_and_no_clear_password_on_the_server(lab, s
     table = lab.ssh(HOST, "cat /etc/kamailio/telework-db/telework_sub").stdout.splitlines()
     assert len(table) - 1 == len(view.subscribers)
     assert all(re.fullmatch(r"\d+:\d+:0:0:[0-9a-f]{32}:0", row) for row in table[1:])
+
+
+def probe(netns: str, *args: str) -> dict:
+    """telework.roles.sip.sipprobe inside a home's namespace (bounded: it gives up after seconds)."""
+    import json
+    import sys
+
+    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-m", "telework.roles.sip.sipprobe", *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_wrong_password_gets_401_and_a_line_the_fail2ban_filter_matches(lab, sip_org):
+    """Done-when 3 (first half): a wrong password is answered 401; Kamailio logs the failed login
+    in a line the role's fail2ban filter matches (fail2ban-regex on the host's journal)."""
+    view = sip_org.view()
+    sub = view.subscriber(CALLEE)
+    home = lab.overlay["homes"]["home-1"]
+    since = lab.ssh(HOST, "date '+%Y-%m-%d %H:%M:%S'").stdout.strip()  # the host's time zone, as journalctl reads it
+    result = probe(home["client_netns"], "register", str(view.public_address), str(view.server.sips_port),
+                   sub.extension, view.realm, "not-the-password-0000")
+    assert result["codes"] == [401, 401], result
+    time.sleep(1)
+    check = lab.ssh(HOST, f"journalctl -u kamailio -o short-iso --since '{since}' > /tmp/telework-sip.log; "
+                          "fail2ban-regex --print-all-matched /tmp/telework-sip.log "
+                          "/etc/fail2ban/filter.d/telework-kamailio.conf; "
+                          "rm -f /tmp/telework-sip.log")
+    matched = re.search(r"Lines: \d+ lines, \d+ ignored, (\d+) matched", check.stdout)
+    assert matched and int(matched.group(1)) >= 1, check.stdout[-3000:]
+    assert home["wan_address"] in check.stdout, check.stdout[-3000:]  # the household's address is what it bans
+
+
+def test_flood_from_a_household_is_stopped_while_its_registered_phone_still_calls(lab, sip_org, homes, phones):
+    """Done-when 3: 300 unauthenticated REGISTERs at 100/s from household A: most go unanswered
+    and A's address is banned for unauthenticated requests; phone A, registered and
+    authenticated behind the same router, still calls B; household B is unaffected. A stock
+    Kamailio (pike + ipban by address) fails this: it silences phone A for the ban's minutes."""
+    a, b = phones
+    view = sip_org.view()
+    flood = probe(homes["sip-a"].phone_netns, "flood", str(view.public_address), str(view.server.sips_port),
+                  view.realm, "300", "100")
+    assert flood["answered"] < 100, flood
+    after = probe(homes["sip-a"].phone_netns, "register", str(view.public_address), str(view.server.sips_port),
+                  view.subscriber(CALLER).extension, view.realm, sip_org.store.get(view.subscriber(CALLER).password_secret))
+    assert after["codes"] == [], f"a new connection from household A is still answered: {after}"
+    calls = len(re.findall(r"Call established", a.log()))
+    a.dial(f"sip:{view.subscriber(CALLEE).extension}@{view.realm}")
+    assert a.wait_for(r"(?s)" + r"Call established.*" * (calls + 1), 20), a.log()[-3000:]
+    time.sleep(2)
+    a.hangup()
+    b.wait_for(r"(?s)" + r"terminated.*" * (calls + 1), 10)
+    time.sleep(1)
+    b.dial(f"sip:{view.subscriber(CALLER).extension}@{view.realm}")
+    assert b.wait_for(r"(?s)" + r"Call established.*" * (calls + 2), 20), b.log()[-3000:]
+    time.sleep(1)
+    b.hangup()
+
+
+def test_a_phone_stays_reachable_behind_a_router_that_forgets_idle_bindings_after_30_s(homes, phones, sip_org):
+    """Done-when 4: home A's router forgets idle UDP and TCP bindings after 30 s; after 60 s
+    without a call or a re-registration (the phone re-registers every 300 s), a call B -> A still
+    rings and is answered: the server's keep-alives held A's binding open."""
+    a, b = phones
+    view = sip_org.view()
+    set_idle_timeout(homes["sip-a"], 30)
+    try:
+        answered = len(re.findall(r"Call established", a.log()))
+        time.sleep(60)
+        b.dial(f"sip:{view.subscriber(CALLER).extension}@{view.realm}")
+        assert a.wait_for(r"(?s)" + r"Call established.*" * (answered + 1), 20), a.log()[-3000:]
+        time.sleep(1)
+        b.hangup()
+    finally:
+        set_idle_timeout(homes["sip-a"], 0)

@@ -94,8 +94,14 @@ def ensure_homes(topo: Topology, names: tuple[str, ...] = ("sip-a", "sip-b")) ->
     return homes
 
 
+#: the kernel's connection-tracking timeouts a home router's idle timeout replaces (seconds)
+KERNEL_TIMEOUTS = {"net.netfilter.nf_conntrack_udp_timeout": 30,
+                   "net.netfilter.nf_conntrack_udp_timeout_stream": 120,
+                   "net.netfilter.nf_conntrack_tcp_timeout_established": 432000}
+
+
 def set_idle_timeout(home: SipHome, seconds: int) -> None:
-    """Make the router forget idle UDP bindings (and unanswered or idle TCP ones) after `seconds`."""
-    for key in ("net.netfilter.nf_conntrack_udp_timeout", "net.netfilter.nf_conntrack_udp_timeout_stream",
-                "net.netfilter.nf_conntrack_tcp_timeout_established"):
-        sysctl(home.router_netns, key, str(seconds))
+    """Make the router forget idle UDP and established TCP bindings after `seconds` (0: the
+    kernel's defaults again)."""
+    for key, default in KERNEL_TIMEOUTS.items():
+        sysctl(home.router_netns, key, str(seconds or default))
