@@ -37,6 +37,8 @@ from telework.engine.facts.systemd import UnitStates
 from telework.engine.operations import files, packages, services
 from telework.engine.operations.secret_files import secret_file
 from telework.roles.sip.keys import cert_path
+from telework.roles.sip.operations import secret_directory
+from telework.roles.sip.provisioning import YEALINK_COMMON, device_secret, htpasswd_line, provisioned_phones
 from telework.roles.sip.render import did_table, subscriber_table, version_table
 from telework.roles.sip.server import sip_view
 from telework.secrets.store import SecretStore
@@ -50,9 +52,10 @@ db_dir = host.data.sip_db_dir
 
 prefetch(
     PathStates.ask("/etc/kamailio", "/etc/rtpengine", "/etc/fail2ban/filter.d/telework-kamailio.conf",
-                   "/etc/fail2ban/jail.d/telework-sip.conf"),
+                   "/etc/fail2ban/jail.d/telework-sip.conf", "/etc/nginx/conf.d", "/etc/nginx/sites-enabled",
+                   host.data.sip_provisioning_htpasswd, host.data.sip_provisioning_dir),
     PackageStates.ask(*host.data.sip_packages),
-    UnitStates.ask("kamailio", "rtpengine-daemon", "fail2ban"),
+    UnitStates.ask("kamailio", "rtpengine-daemon", "fail2ban", "nginx"),
 )
 
 
@@ -136,6 +139,40 @@ else:
     server.shell(name="kamailio: subscribers and DIDs reloaded in place (no restart)",
                  commands=["kamcmd htable.reload sub", "kamcmd htable.reload did"],
                  _if=changed(subscribers, dids))
+
+    # --- provisioning of desk phones at home over HTTPS ----------------------------------------
+    prov_dir, port = host.data.sip_provisioning_dir, host.data.sip_provisioning_port
+    prov = {"header": common["header"], "realm": view.realm, "port": port, "sips_port": view.server.sips_port,
+            "public_address": view.public_address, "expires": host.data.sip_default_expires}
+    ready = [p for p in provisioned_phones(view)
+             if p.subscriber.username in passwords and store.exists(device_secret(p.phone.mac))]
+    if len(ready) < len(provisioned_phones(view)):
+        logger.warning(f"{host.name}: {len(provisioned_phones(view)) - len(ready)} desk phone(s) without a SIP or "
+                       f"provisioning password are not provisioned (run `telework sip init {inventory_dir}`)")
+    # templates/sip_server/var/lib/telework/provisioning/: the common file, MAC.cfg (Yealink), MAC.xml (Snom)
+    device_files = {YEALINK_COMMON: render_template("sip_server", f"/var/lib/telework/provisioning/{YEALINK_COMMON}",
+                                                    **prov)}
+    for p in ready:
+        device_files[p.file_name] = render_template(
+            "sip_server", f"/var/lib/telework/provisioning/MAC{p.file_name[len(p.mac):]}", **prov, phone=p.phone,
+            sub=p.subscriber, mac=p.mac, password=passwords[p.subscriber.username])
+    secret_directory(name=f"provisioning: files of {len(ready)} desk phone(s) (contents secret)", path=prov_dir,
+                     files=device_files, group="www-data")
+    site = [
+        secret_file(name=f"provisioning: credentials of {len(ready)} desk phone(s) (from sip/provisioning/*)",
+                    path=host.data.sip_provisioning_htpasswd, group="www-data", mode="640",
+                    content="".join(htpasswd_line(p.mac, store.get(device_secret(p.phone.mac))) + "\n"
+                                    for p in ready)),
+        rendered(f"provisioning: nginx on https://{view.public_address}:{port}/p/<mac>/",
+                 "/etc/nginx/conf.d/telework-provisioning.conf", public_address=view.public_address, port=port,
+                 tls_ciphers=host.data.sip_tls_ciphers, common=YEALINK_COMMON, root=prov_dir,
+                 htpasswd=host.data.sip_provisioning_htpasswd),
+        files.absent(name="provisioning: Debian's default site (plain HTTP on every address) removed",
+                     path="/etc/nginx/sites-enabled/default"),
+    ]
+    services.service(name="nginx: enabled and running", unit="nginx")
+    server.shell(name="nginx: configuration checked (nginx -t), then reloaded",
+                 commands=["nginx -t -q && systemctl reload nginx"], _if=changed(*site))
 
     # --- fail2ban: the backstop against slow password guessing ---------------------------------
     jail = [

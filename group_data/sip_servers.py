@@ -7,9 +7,9 @@ telework runs Kamailio and rtpengine, the same for every organisation.
 # Debian packages of the role. kamailio + kamailio-tls-modules: registrar and edge proxy with
 # SIP over TLS; rtpengine-daemon: the media relay (userspace forwarding where the kernel module
 # is absent); fail2ban + python3-systemd: bans brute-force sources from the journal, through
-# nftables.
+# nftables; nginx: phone provisioning over HTTPS.
 sip_packages = ["kamailio", "kamailio-tls-modules", "kamailio-extra-modules", "rtpengine-daemon",
-                "fail2ban", "python3-systemd"]
+                "fail2ban", "python3-systemd", "nginx"]
 
 # Seconds a phone's registration lasts at most / by default: short, so a phone at home behind a
 # router that forgets idle bindings re-registers (and re-opens its binding) often.
@@ -65,7 +65,14 @@ sip_rtp_port_max = 30999
 sip_db_dir = "/etc/kamailio/telework-db"
 
 # Ports this role needs open in the host firewall (the base firewall owns nftables): SIP over
-# TLS on the public address from anywhere, SIP over UDP/TCP only from the internal networks,
+# TLS (and provisioning over HTTPS) on the public address from anywhere, SIP over UDP/TCP only from the internal networks,
 # and the media ports from anywhere.
-sip_firewall_ports = {"tls": [5061], "udp_internal": [5060], "tcp_internal": [5060],
+sip_firewall_ports = {"tls": [5061, 443], "udp_internal": [5060], "tcp_internal": [5060],
                       "rtp_udp": [30000, 30999]}
+
+# Phone provisioning over HTTPS (nginx, the SIP server's certificate) on the public address:
+# the port phones are given, where the per-device files live (0640 root:www-data, they hold
+# clear SIP passwords), and the per-device credentials file (user = MAC, salted SHA-1).
+sip_provisioning_port = 443
+sip_provisioning_dir = "/var/lib/telework/provisioning"
+sip_provisioning_htpasswd = "/etc/nginx/telework-provisioning.htpasswd"

@@ -282,3 +282,50 @@ def test_a_phone_stays_reachable_behind_a_router_that_forgets_idle_bindings_afte
         b.hangup()
     finally:
         set_idle_timeout(homes["sip-a"], 0)
+
+
+def test_the_host_suite_passes_on_the_deployed_server(sip_org):
+    """The Testinfra suite tests/hosts/test_sip_server.py (policy bounds) passes on sip-1."""
+    done = sip_org.telework("verify", str(sip_org.inventory), "--limit", HOST)
+    assert "failed" not in done.stdout.splitlines()[-1], done.stdout[-3000:]
+
+
+def test_provisioning_per_device_credentials_and_the_yealink_file_registers(lab, sip_org, tmp_path):
+    """Done-when 6: over HTTPS, a phone's files without credentials: 401; with another phone's:
+    403; with its own: 200. The Yealink file fetched by the phone's MAC, turned into a baresip
+    account, registers (the file's content is right)."""
+    from telework.roles.sip.lab_phones import https_get
+    from telework.roles.sip.provisioning import device_secret, parse_yealink, provisioned_phones
+
+    view = sip_org.view()
+    phones = provisioned_phones(view)
+    mine = next(p for p in phones if p.subscriber.username == CALLER)
+    other = next(p for p in phones if p.subscriber.username == CALLEE)
+    assert mine.vendor == "yealink"
+    netns = lab.overlay["homes"]["home-1"]["client_netns"]
+    ca = sip_org.inventory / "pki" / "ca.crt"
+
+    def get(path: str, creds=None) -> tuple[int, str]:
+        user, password = creds or (None, None)
+        return https_get(netns, view.realm, str(view.public_address), 443, path, ca, user, password)
+
+    own = (mine.mac, sip_org.store.get(device_secret(mine.phone.mac)))
+    others = (other.mac, sip_org.store.get(device_secret(other.phone.mac)))
+    path = f"/p/{mine.mac}/{mine.file_name}"
+    assert get(path)[0] == 401
+    assert get(path, others)[0] == 403
+    assert get(f"/p/{mine.mac}/{other.file_name}", own)[0] in (403, 404)
+    assert get(path, (mine.mac, "not-the-password-000000"))[0] == 401
+    status, text = get(path, own)
+    assert status == 200
+    assert get(f"/p/{mine.mac}/y000000000000.cfg", own)[0] == 200
+    cfg = parse_yealink(text)
+    assert cfg["account.1.sip_server.1.transport_type"] == "2" and cfg["account.1.srtp_encryption"] == "2"
+    from_file = Account(cfg["account.1.user_name"], cfg["account.1.sip_server.1.address"], cfg["account.1.password"],
+                        f"{cfg['account.1.outbound_proxy.1.address']}:{cfg['account.1.outbound_proxy.1.port']}")
+    desk = Phone(netns, tmp_path / "desk", from_file, ca, tone(tmp_path / "t.wav", 800, 5), lifetime=40)
+    try:
+        desk.start()
+        assert desk.wait_registered(20), desk.log()[-3000:]
+    finally:
+        desk.stop()

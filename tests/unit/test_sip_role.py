@@ -97,3 +97,27 @@ def test_sip_init_makes_passwords_and_a_certificate_once(sample, store):
     assert names == {"gruenfelden.example", "sip-1.gruenfelden.example", "198.51.100.20"}
     assert not (sample / "pki" / "servers" / "sip-1.crt").exists()  # the VPN's common name stays the VPN's
     assert init_sip(sample, SecretStore(sample)) == []
+
+
+def test_provisioning_files_and_credentials(view):
+    import base64
+    from hashlib import sha1
+
+    from telework.roles.sip.provisioning import htpasswd_line, mac12, parse_yealink, provisioned_phones
+
+    phones = provisioned_phones(view)
+    mine = next(p for p in phones if p.subscriber.username == "aschmitz")
+    assert (mine.vendor, mine.mac, mine.file_name) == ("yealink", "805ec0a8f9a5", "805ec0a8f9a5.cfg")
+    assert mac12("00:04:13:22:95:A1") == "0004132295a1"
+    assert {p.vendor for p in phones} == {"yealink", "snom"}
+    text = render_template("sip_server", "/var/lib/telework/provisioning/MAC.cfg", header="# h", realm=view.realm,
+                           port=443, sips_port=5061, public_address=view.public_address, expires=120, phone=mine.phone,
+                           sub=mine.subscriber, mac=mine.mac, password="Pw-123456789012345678901")
+    cfg = parse_yealink(text)
+    assert (cfg["account.1.user_name"], cfg["account.1.password"]) == ("1042", "Pw-123456789012345678901")
+    assert cfg["account.1.outbound_proxy.1.address"] == "198.51.100.20"
+    line = htpasswd_line(mine.mac, "Pw-123456789012345678901")
+    assert line == htpasswd_line(mine.mac, "Pw-123456789012345678901")  # the same file on every apply
+    user, _, hashed = line.partition(":")
+    raw = base64.b64decode(hashed.removeprefix("{SSHA}"))
+    assert user == mine.mac and sha1(b"Pw-123456789012345678901" + raw[20:]).digest() == raw[:20]

@@ -29,11 +29,14 @@ def init(inventory: Path, identity: Path | None) -> None:
     per SIP server from the organisation's CA. Safe to run again (after adding people)."""
     created = init_sip(inventory, SecretStore(inventory, identity))
     passwords = sum(1 for c in created if c.startswith("secret sip/password/"))
-    others = [c for c in created if not c.startswith("secret sip/password/")]
+    devices = sum(1 for c in created if c.startswith("secret sip/provisioning/"))
+    others = [c for c in created if not c.startswith(("secret sip/password/", "secret sip/provisioning/"))]
     if not created:
         console.print("nothing to do: every subscriber has a password, every SIP server a certificate")
         return
     if passwords:
         console.print(f"created {passwords} SIP password(s) (secrets sip/password/<username>)")
+    if devices:
+        console.print(f"created {devices} provisioning password(s) of desk phones (secrets sip/provisioning/<mac>)")
     for line in others:
         console.print(f"created {escape(line)}")

@@ -1,6 +1,7 @@
 """`telework sip init`: what the SIP servers need before their first deploy, made once.
 
-* a SIP password (age secret `sip/password/<username>`) for every subscriber without one;
+* a SIP password (age secret `sip/password/<username>`) for every subscriber without one, and a
+  provisioning password (`sip/provisioning/<mac>`) for each of their desk phones;
 * a TLS certificate per SIP server from the organisation's CA (`telework pki init` made it),
   committed as pki/sip/<server>.crt, its key the secret `sip/tls-key/<server>`. Its names are
   the SIP domain (what phones dial), `<server>.<domain>` and the public address. A certificate
@@ -18,6 +19,7 @@ from cryptography import x509
 
 from telework.core.atomicfile import write_atomic
 from telework.inventory.loading import require_inventory
+from telework.roles.sip.provisioning import device_secret, provisioned_phones
 from telework.roles.sip.server import SipError, sip_view
 from telework.roles.vpn import pki
 from telework.secrets.store import SecretStore
@@ -56,6 +58,10 @@ def init_sip(inventory_dir: str | Path, store: SecretStore) -> list[str]:
             if not store.exists(sub.password_secret):
                 store.add_generated(sub.password_secret, "password")
                 created.append(f"secret {sub.password_secret}")
+        for phone in provisioned_phones(view):
+            if not store.exists(device_secret(phone.phone.mac)):
+                store.add_generated(device_secret(phone.phone.mac), "password")
+                created.append(f"secret {device_secret(phone.phone.mac)}")
         san = server_names(view.realm, server.name, str(view.public_address))
         path = cert_path(inventory_dir, server.name)
         current = _names_of(path.read_bytes()) if path.exists() else None

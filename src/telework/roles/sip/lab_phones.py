@@ -174,3 +174,34 @@ def tls_handshake(netns: str, address: str, port: int, ca_file: Path, server_nam
     out = proc.stdout.strip()
     return out.startswith("ok "), out
 
+
+
+def https_get(netns: str, host_name: str, address: str, port: int, path: str, ca_file: Path,
+              user: str | None = None, password: str | None = None, timeout: float = 10) -> tuple[int, str]:
+    """GET https://host_name:port/path from inside `netns` (host_name resolved to `address`,
+    the certificate checked against `ca_file`), with HTTP basic credentials if given: (status,
+    body). The password goes over stdin, never on a command line."""
+    script = (
+        "import base64,http.client,json,ssl,sys\n"
+        "a=json.loads(sys.stdin.read())\n"
+        "ctx=ssl.create_default_context(cafile=a['ca'])\n"
+        "class C(http.client.HTTPSConnection):\n"
+        "  def connect(self):\n"
+        "    import socket\n"
+        "    s=socket.create_connection((a['address'],a['port']),a['timeout'])\n"
+        "    self.sock=ctx.wrap_socket(s,server_hostname=a['host'])\n"
+        "c=C(a['host'],a['port'],timeout=a['timeout'])\n"
+        "h={}\n"
+        "if a['user'] is not None:\n"
+        "  h['Authorization']='Basic '+base64.b64encode((a['user']+':'+a['password']).encode()).decode()\n"
+        "c.request('GET',a['path'],headers=h)\n"
+        "r=c.getresponse()\n"
+        "print(json.dumps({'status':r.status,'body':r.read().decode(errors='replace')}))\n")
+    args = {"ca": str(ca_file), "address": address, "port": port, "host": host_name, "path": path,
+            "user": user, "password": password, "timeout": timeout}
+    proc = subprocess.run(["ip", "netns", "exec", netns, "python3", "-c", script], input=json.dumps(args),
+                          capture_output=True, text=True, timeout=timeout + 10)
+    if proc.returncode != 0:
+        raise LabError(f"HTTPS GET {path} from {netns} failed: {proc.stderr.strip()[-500:]}")
+    answer = json.loads(proc.stdout)
+    return answer["status"], answer["body"]
