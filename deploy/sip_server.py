@@ -39,7 +39,7 @@ from telework.engine.operations.secret_files import secret_file
 from telework.roles.sip.keys import cert_path
 from telework.roles.sip.operations import secret_directory
 from telework.roles.sip.provisioning import YEALINK_COMMON, device_secret, htpasswd_line, provisioned_phones
-from telework.roles.sip.render import did_table, subscriber_table, version_table
+from telework.roles.sip.render import barring_table, caller_id_table, did_table, subscriber_table, version_table
 from telework.roles.sip.server import sip_view
 from telework.secrets.store import SecretStore
 
@@ -97,13 +97,21 @@ else:
     files.directory(name=f"kamailio: {db_dir} readable by kamailio only", path=db_dir, group="kamailio",
                     mode="750")
     files.put(name="kamailio: db_text version table", dest=f"{db_dir}/version",
-              content=version_table(["telework_sub", "telework_did"]), group="kamailio", mode="640")
+              content=version_table(["telework_sub", "telework_did", "telework_cid", "telework_bar"]),
+              group="kamailio", mode="640")
     subscribers = secret_file(name=f"kamailio: {len(passwords)} subscriber(s), HA1 only (from sip/password/*)",
                               path=f"{db_dir}/telework_sub", content=subscriber_table(view.subscribers, view.realm,
                                                                                        passwords),
                               group="kamailio", mode="640")
     dids = files.put(name=f"kamailio: {len(view.subscribers)} DID(s) to extensions", dest=f"{db_dir}/telework_did",
                      content=did_table(view.subscribers), group="kamailio", mode="640")
+    caller_ids = files.put(name="kamailio: caller IDs (DIDs) of the extensions towards the carrier",
+                           dest=f"{db_dir}/telework_cid", content=caller_id_table(view.subscribers), group="kamailio",
+                           mode="640")
+    barred = host.data.sip_barred_classes
+    barring = files.put(name=f"kamailio: barred number classes of {len(barred)} department(s)",
+                        dest=f"{db_dir}/telework_bar", content=barring_table(view.subscribers, barred),
+                        group="kamailio", mode="640")
 
     # --- Kamailio ---------------------------------------------------------------------------
     restart = [
@@ -114,7 +122,8 @@ else:
                     content=store.get(view.tls_key_secret), group="kamailio", mode="640"),
         rendered(f"kamailio: TLS {host.data.sip_tls_method} on {view.public_address}:{view.server.sips_port}",
                  "/etc/kamailio/tls.cfg", tls_method=host.data.sip_tls_method, tls_ciphers=host.data.sip_tls_ciphers),
-        rendered(f"kamailio: registrar for {view.realm}, TLS on {view.public_address}:{view.server.sips_port}, "
+        rendered(f"kamailio: registrar for {view.realm}, trunk {(host.data.sip_trunk or {}).get('address', 'none')}, "
+                 f"TLS on {view.public_address}:{view.server.sips_port}, "
                  f"UDP/TCP on {view.internal_address}:{view.server.sip_port}", "/etc/kamailio/kamailio.cfg",
                  internal_address=view.internal_address, public_address=view.public_address,
                  sip_port=view.server.sip_port, sips_port=view.server.sips_port, db_dir=db_dir,
@@ -126,9 +135,12 @@ else:
                  auth_fail_window=host.data.sip_auth_fail_window,
                  auth_fail_per_source=host.data.sip_auth_fail_per_source,
                  auth_fail_per_user=host.data.sip_auth_fail_per_user, log_prefix=host.data.sip_log_prefix,
-                 srtp_refused_pattern=host.data.sip_srtp_refused_pattern,
+                 srtp_refused_pattern=host.data.sip_srtp_refused_pattern, trunk=host.data.sip_trunk,
+                 country_code=host.data.sip_country_code, national_prefix=host.data.sip_national_prefix,
+                 international_prefix=host.data.sip_international_prefix,
+                 emergency=host.data.sip_emergency_numbers, number_classes=host.data.sip_number_classes,
                  rtpengine_flags=" ".join(["replace-origin", "replace-session-connection", "ICE=remove",
-                                           "SIP-source-address", "transport-protocol=RTP/SAVP",
+                                           "SIP-source-address",
                                            *(f"SDES-no-{s}" for s in host.data.sip_rtpengine_refused_suites)])),
     ]
     services.service(name="kamailio: enabled and running", unit="kamailio")
@@ -137,8 +149,8 @@ else:
                            "{ kamailio -c -f /etc/kamailio/kamailio.cfg; exit 1; }; systemctl restart kamailio"],
                  _if=changed(*restart))
     server.shell(name="kamailio: subscribers and DIDs reloaded in place (no restart)",
-                 commands=["kamcmd htable.reload sub", "kamcmd htable.reload did"],
-                 _if=changed(subscribers, dids))
+                 commands=[f"kamcmd htable.reload {t}" for t in ("sub", "did", "cid", "bar")],
+                 _if=changed(subscribers, dids, caller_ids, barring))
 
     # --- provisioning of desk phones at home over HTTPS ----------------------------------------
     prov_dir, port = host.data.sip_provisioning_dir, host.data.sip_provisioning_port

@@ -76,3 +76,20 @@ sip_firewall_ports = {"tls": [5061, 443], "udp_internal": [5060], "tcp_internal"
 sip_provisioning_port = 443
 sip_provisioning_dir = "/var/lib/telework/provisioning"
 sip_provisioning_htpasswd = "/etc/nginx/telework-provisioning.htpasswd"
+
+# The carrier's trunk, IP-based: {"address": "203.0.113.5", "port": 5060} (plain SIP over UDP
+# on the public address, accepted from that address only). None: no calls to or from outside.
+# A city sets it in its inventory's group_data/sip_servers.py.
+sip_trunk = None
+# Dialling: numbers are made E.164 with these prefixes and the country code of the city's blocks.
+sip_country_code = "49"
+sip_national_prefix = "0"
+sip_international_prefix = "00"
+# Emergency numbers always reach the carrier, whatever a department's barring.
+sip_emergency_numbers = ["110", "112"]
+# Number classes (POSIX extended regexes on the E.164 number) that departments can be barred
+# from: premium-rate services and every number outside the country.
+sip_number_classes = {"premium": "^[+]49(900|137|138|118)", "international": "^[+]([1-35-9]|4[0-8])"}
+# department id -> number classes its people cannot call, e.g. {"kulturamt": ["premium"]}. A city
+# sets it in its inventory's group_data/sip_servers.py.
+sip_barred_classes = {}

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from telework.inventory.loading import require_inventory
-from telework.roles.sip.lab_homes import ensure_homes, set_idle_timeout
+from telework.roles.sip.lab_homes import carrier, ensure_carrier, ensure_homes, set_idle_timeout
 from telework.roles.sip.lab_phones import Account, Phone, rough_frequency, tls_handshake, tone
 from telework.roles.sip.server import sip_view
 from telework.secrets.store import SecretStore
@@ -82,6 +82,15 @@ def sip_org(lab, tmp_path_factory) -> SipOrg:
     env = {**os.environ, "TELEWORK_AGE_IDENTITY": str(base / "age-identity.txt"),
            "TELEWORK_OVERLAY": str(lab.overlay_file), "PYINFRA_PROGRESS": "off"}
     org = SipOrg(inventory, env)
+    # the city's carrier and barring, as a city writes them: its inventory's group_data
+    trunk = carrier(lab.topology)
+    caller_department = next(p.department for p in require_inventory(inventory).model.people if p.username == CALLER)
+    (inventory / "group_data").mkdir(exist_ok=True)
+    (inventory / "group_data" / "sip_servers.py").write_text(
+        f'"""The carrier trunk and call barring of the city."""\n\n'
+        f'# the carrier (IP-based trunk)\nsip_trunk = {{"address": "{trunk.address}", "port": 5060}}\n'
+        f'# premium-rate and international numbers barred for one department\n'
+        f'sip_barred_classes = {{"{caller_department}": ["premium", "international"]}}\n')
     run(["git", "init", "-q"], cwd=inventory)
     org.telework("secret", "init", str(inventory))
     org.telework("pki", "init", str(inventory))
@@ -329,3 +338,56 @@ def test_provisioning_per_device_credentials_and_the_yealink_file_registers(lab,
         assert desk.wait_registered(20), desk.log()[-3000:]
     finally:
         desk.stop()
+
+
+
+@pytest.fixture(scope="module")
+def carrier_side(lab):
+    return ensure_carrier(lab.topology)
+
+
+def sipp(netns: str, *args: str, timeout: int = 60) -> subprocess.Popen:
+    """SIPp (sip-tester) in the carrier's namespace, bounded by its own -timeout and ours."""
+    return subprocess.Popen(["ip", "netns", "exec", netns, "timeout", str(timeout), "sipp", *args,
+                             "-timeout", f"{timeout - 5}s", "-nostdin"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_carrier_calls_reach_the_person_and_outbound_calls_leave_with_the_did(sip_org, phones, carrier_side, tmp_path):
+    """Done-when 5: an outbound call reaches the carrier as E.164 with the person's DID as
+    identity; a premium number from a barred department gets 403; 112 from the same phone
+    reaches the carrier; a carrier INVITE to a DID rings the right person's phone."""
+    a, b = phones
+    view = sip_org.view()
+    caller, callee = view.subscriber(CALLER), view.subscriber(CALLEE)
+    trace = tmp_path / "carrier.log"
+    uas = sipp(carrier_side.netns, "-sn", "uas", "-i", str(carrier_side.address), "-p", "5060", "-m", "2",
+               "-trace_msg", "-message_file", str(trace), timeout=90)
+    try:
+        time.sleep(1)
+        for number in ("0301234567", "112"):
+            calls = len(re.findall(r"Call established", a.log()))
+            a.dial(f"sip:{number}@{view.realm}")
+            assert a.wait_for(r"(?s)" + r"Call established.*" * (calls + 1), 20), a.log()[-3000:]
+            time.sleep(1)
+            a.hangup()
+            time.sleep(1)
+        a.dial(f"sip:0900123456@{view.realm}")
+        assert a.wait_for(r"403 Call barred \(premium\)", 15), a.log()[-3000:]
+        uas.wait(timeout=30)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    text = trace.read_text(errors="replace")
+    invites = re.findall(r"^INVITE sip:(\S+)@", text, re.M)
+    assert invites == ["+49301234567", "112"], invites
+    assert text.count(f"P-Asserted-Identity: <sip:{caller.did}@{view.realm}>") == 2
+    assert "+49900123456" not in text
+    # inbound: the carrier calls the callee's DID
+    answered = len(re.findall(r"Call established", b.log()))
+    scenario = Path(__file__).parent / "sipp" / "carrier_uac.xml"
+    uac = sipp(carrier_side.netns, "-sf", str(scenario), "-s", callee.did, f"{view.public_address}:5060",
+               "-i", str(carrier_side.address), "-p", "5062", "-m", "1", "-timeout_error", timeout=40)
+    out, _ = uac.communicate(timeout=45)
+    assert uac.returncode == 0, out[-3000:]
+    assert b.wait_for(r"(?s)" + r"Call established.*" * (answered + 1), 5), b.log()[-3000:]

@@ -71,9 +71,14 @@ def test_kamailio_config_renders_with_the_policy(view):
         db_dir="/etc/kamailio/telework-db", children=2, max_expires=300, default_expires=120, min_expires=60,
         natping_interval=20, tcp_keepidle=20, rtpengine_control="127.0.0.1:2223", ban_seconds=300, pike_window=2,
         pike_density=16, auth_fail_window=600, auth_fail_per_source=10, auth_fail_per_user=20,
-        log_prefix="telework-sip:", srtp_refused_pattern="NULL|_32", rtpengine_flags="RTP/SAVP")
+        log_prefix="telework-sip:", srtp_refused_pattern="NULL|_32", rtpengine_flags="ICE=remove",
+        trunk={"address": "198.51.100.99", "port": 5060}, country_code="49", national_prefix="0",
+        international_prefix="00", emergency=["110", "112"], number_classes={"premium": "^[+]49900"})
     assert "listen=tls:198.51.100.20:5061" in cfg
-    assert "listen=udp:10.20.0.31:5060" in cfg and "listen=udp:198.51.100.20" not in cfg
+    assert "listen=udp:10.20.0.31:5060" in cfg
+    # plain SIP on the public address for the trunk only, and only from the carrier
+    assert "listen=udp:198.51.100.20:5060" in cfg and '$si != "198.51.100.99"' in cfg
+    assert '$rU =~ "^(110|112)$"' in cfg
     assert 'pv_auth_check("gruenfelden.example", "$var(ha1)", "1", "1")' in cfg
     assert "failed login for '$au' from $si" in cfg
 

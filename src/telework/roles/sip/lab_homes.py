@@ -105,3 +105,34 @@ def set_idle_timeout(home: SipHome, seconds: int) -> None:
     kernel's defaults again)."""
     for key, default in KERNEL_TIMEOUTS.items():
         sysctl(home.router_netns, key, str(seconds or default))
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """The carrier's side of the trunk: a namespace on the internet segment (SIPp runs there)."""
+
+    netns: str
+    address: netaddr.IPAddress
+
+
+def carrier(topo: Topology) -> Carrier:
+    """The carrier's layout (pure): the address after the SIP homes'."""
+    return Carrier(f"tw-{topo.slug}-carrier", _free_wan_addresses(topo, 3)[2])
+
+
+def ensure_carrier(topo: Topology) -> Carrier:
+    """Build the carrier's namespace in the running lab unless it exists."""
+    state = LabState.load(topo.slug)
+    if state is None:
+        raise LabError(f"lab {topo.slug} is not up")
+    c = carrier(topo)
+    if c.netns in existing_netns():
+        return c
+    add_netns(state, c.netns)
+    port = "p-carrier"
+    run("ip", "-n", topo.switch_netns, "link", "del", port, check=False)
+    ipn(topo.switch_netns, "link", "add", port, "type", "veth", "peer", "name", "wan0", "netns", c.netns)
+    ipn(topo.switch_netns, "link", "set", port, "master", "br-inet", "up")
+    ipn(c.netns, "addr", "add", f"{c.address}/{topo.internet.prefixlen}", "dev", "wan0")
+    ipn(c.netns, "link", "set", "wan0", "up")
+    return c

@@ -47,5 +47,21 @@ def did_table(subscribers: Iterable[Subscriber]) -> str:
     return htable_rows((s.did, s.extension) for s in subscribers)
 
 
+def caller_id_table(subscribers: Iterable[Subscriber]) -> str:
+    """extension -> DID: the identity a call leaves through the trunk with."""
+    return htable_rows((s.extension, s.did) for s in subscribers)
+
+
+def barring_table(subscribers: Iterable[Subscriber], barred: Mapping[str, Iterable[str]]) -> str:
+    """extension -> its department's barred number classes ("premium,international"); people of
+    departments without barring have no row."""
+    rows = []
+    for s in subscribers:
+        classes = sorted(set(barred.get(s.department, ())))
+        if classes:
+            rows.append((s.extension, ",".join(classes)))
+    return htable_rows(rows)
+
+
 def version_table(tables: Iterable[str]) -> str:
     return "\n".join([VERSION_HEADER, *(f"{t}:2" for t in sorted(tables))]) + "\n"
