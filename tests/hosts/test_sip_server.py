@@ -50,13 +50,21 @@ def test_services_running_and_enabled(host):
         assert service.is_enabled, unit
 
 
-def test_sip_reachable_from_outside_only_over_tls(listening, view):
-    """NET.4.2.A4, NET.4.2.A14: Kamailio listens on the public address only with TLS; plain
-    SIP (UDP/TCP) only on the internal address, never on every address."""
+def test_sip_reachable_from_outside_only_over_tls(host, listening, view, host_data):
+    """NET.4.2.A4, NET.4.2.A14: Kamailio listens on the public address with TLS, and with plain
+    UDP only for a configured carrier trunk (whose address alone the script accepts there);
+    plain SIP otherwise only on the internal address, never on every address."""
     sip = [s for s in listening if s[3] == "kamailio"]
     assert sip, "kamailio listens nowhere"
     public = {(p, port) for p, a, port, _ in sip if a == str(view.public_address)}
-    assert public <= {("tcp", str(view.server.sips_port))}, f"on the public address: {public}"
+    allowed = {("tcp", str(view.server.sips_port))}
+    trunk = host_data.get("sip_trunk")
+    if trunk:
+        allowed.add(("udp", str(view.server.sip_port)))
+        cfg = host.file("/etc/kamailio/kamailio.cfg").content_string
+        assert f'$Ri == "{view.public_address}" && $si != "{trunk["address"]}"' in cfg, \
+            "plain SIP on the public address is not limited to the carrier"
+    assert public <= allowed, f"on the public address: {public}"
     assert ("tcp", str(view.server.sips_port)) in public
     for proto, address, port, _ in sip:
         assert address not in ("0.0.0.0", "*", "::"), f"kamailio on every address: {proto} {port}"

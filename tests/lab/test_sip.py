@@ -391,3 +391,28 @@ def test_carrier_calls_reach_the_person_and_outbound_calls_leave_with_the_did(si
     out, _ = uac.communicate(timeout=45)
     assert uac.returncode == 0, out[-3000:]
     assert b.wait_for(r"(?s)" + r"Call established.*" * (answered + 1), 5), b.log()[-3000:]
+
+
+def test_plain_sip_on_the_public_address_is_for_the_carrier_only(lab, sip_org):
+    """NET.4.2.A4: a plain-UDP OPTIONS from a home to the public address gets no answer (only
+    the carrier's address is accepted there); the same from the carrier is answered."""
+    import socket  # noqa: F401 (the probe below runs in the namespaces)
+
+    view = sip_org.view()
+    script = ("import socket,sys\n"
+              "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(3);s.bind(('0.0.0.0',5099))\n"
+              "ip=s.getsockname()[0]\n"
+              "m=('OPTIONS sip:%s SIP/2.0\\r\\nVia: SIP/2.0/UDP 0.0.0.0:5099;branch=z9hG4bKx1;rport\\r\\n'\n"
+              "   'From: <sip:probe@invalid>;tag=1\\r\\nTo: <sip:%s>\\r\\nCall-ID: probe-1\\r\\nCSeq: 1 OPTIONS\\r\\n'\n"
+              "   'Max-Forwards: 70\\r\\nContent-Length: 0\\r\\n\\r\\n')%(sys.argv[1],sys.argv[1])\n"
+              "s.sendto(m.encode(),(sys.argv[1],5060))\n"
+              "try:\n  print(s.recv(4096).split(b'\\r\\n')[0].decode())\nexcept OSError:\n  print('no answer')\n")
+    home = lab.overlay["homes"]["home-1"]["client_netns"]
+    carrier_ns = carrier(lab.topology).netns
+    answers = {}
+    for who, ns in (("home", home), ("carrier", carrier_ns)):
+        done = subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", script, str(view.public_address)],
+                              capture_output=True, text=True, timeout=20)
+        answers[who] = done.stdout.strip()
+    assert answers["home"] == "no answer", answers
+    assert answers["carrier"].startswith("SIP/2.0 "), answers

@@ -8,6 +8,7 @@ are named here, never read: the deploy decrypts them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import netaddr
 
@@ -52,7 +53,11 @@ class SipView:
     tls_key_secret: str
 
     def subscriber(self, username: str) -> Subscriber | None:
-        return next((s for s in self.subscribers if s.username == username), None)
+        return self._by_username.get(username)
+
+    @cached_property
+    def _by_username(self) -> dict[str, Subscriber]:
+        return {s.username: s for s in self.subscribers}
 
 
 def _in_block(did: str, block: NumberBlock) -> bool:
