@@ -416,3 +416,29 @@ def test_plain_sip_on_the_public_address_is_for_the_carrier_only(lab, sip_org):
         answers[who] = done.stdout.strip()
     assert answers["home"] == "no answer", answers
     assert answers["carrier"].startswith("SIP/2.0 "), answers
+
+
+def test_a_new_sip_password_is_applied_without_restart_or_dropped_registrations(lab, sip_org, phones):
+    """A subscriber change (a rotated SIP password) changes only the subscriber table and reloads
+    it in place: Kamailio keeps its process (no restart), phones A and B stay registered, the new
+    password registers and the old one no longer does."""
+    view = sip_org.view()
+    sub = view.subscriber("awalter")
+    old = sip_org.store.get(sub.password_secret)
+    pid_before = lab.ssh(HOST, "systemctl show -p MainPID --value kamailio").stdout.strip()
+    sip_org.telework("secret", "rotate", sub.password_secret, str(sip_org.inventory))
+    run(["git", "add", "-A"], cwd=sip_org.inventory)
+    run(["git", "-c", "user.name=telework test", "-c", "user.email=test@invalid", "commit", "-q", "-m",
+         f"new SIP password for {sub.username}"], cwd=sip_org.inventory)
+    output = sip_org.apply()
+    changed = changed_operations(output)
+    assert any("subscriber(s), HA1 only" in c for c in changed), changed
+    assert not any("restarted" in c for c in changed), changed
+    assert lab.ssh(HOST, "systemctl show -p MainPID --value kamailio").stdout.strip() == pid_before
+    dump = registrations(lab)
+    for username in (CALLER, CALLEE):
+        assert f"AoR: {view.subscriber(username).extension}" in dump
+    home = lab.overlay["homes"]["home-1"]["client_netns"]
+    target = (str(view.public_address), str(view.server.sips_port), sub.extension, view.realm)
+    assert probe(home, "register", *target, sip_org.store.get(sub.password_secret))["codes"] == [401, 200]
+    assert probe(home, "register", *target, old)["codes"] == [401, 401]
