@@ -442,3 +442,18 @@ def test_a_new_sip_password_is_applied_without_restart_or_dropped_registrations(
     target = (str(view.public_address), str(view.server.sips_port), sub.extension, view.realm)
     assert probe(home, "register", *target, sip_org.store.get(sub.password_secret))["codes"] == [401, 200]
     assert probe(home, "register", *target, old)["codes"] == [401, 401]
+
+
+def test_a_no_change_plan_asks_the_host_at_most_one_command_per_deploy_file(lab, sip_org, tmp_path):
+    """Done-when 8 (in part): an unchanged sip-1 with every subscriber of the sample is planned
+    with at most one remote command per deploy file it runs (base, sip_server): the role's facts
+    come in one batch."""
+    log = tmp_path / "commands.jsonl"
+    env = {**sip_org.env, "TELEWORK_COMMAND_LOG": str(log)}
+    done = run([str(VENV_BIN / "telework"), "plan", str(sip_org.inventory), "--limit", HOST], env=env, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    import json
+
+    commands = [json.loads(line) for line in log.read_text().splitlines()]
+    mine = [c for c in commands if c["host"] in (HOST, f"@telework/{HOST}")]
+    assert 1 <= len(mine) <= 2, [c["command"][:120] for c in mine]
