@@ -64,16 +64,20 @@ def test_htable_rows_refuse_what_db_text_cannot_store():
         htable_rows([("a:b", "c")])
 
 
-def test_kamailio_config_renders_with_the_policy(view):
-    cfg = render_template(
+def _kamailio_cfg(view, trunk) -> str:
+    return render_template(
         "sip_server", "/etc/kamailio/kamailio.cfg", header="# h", name="sip-1", realm=view.realm,
         internal_address=view.internal_address, public_address=view.public_address, sip_port=5060, sips_port=5061,
         db_dir="/etc/kamailio/telework-db", children=2, max_expires=300, default_expires=120, min_expires=60,
         natping_interval=20, tcp_keepidle=20, rtpengine_control="127.0.0.1:2223", ban_seconds=300, pike_window=2,
         pike_density=16, auth_fail_window=600, auth_fail_per_source=10, auth_fail_per_user=20,
         log_prefix="telework-sip:", srtp_refused_pattern="NULL|_32", rtpengine_flags="ICE=remove",
-        trunk={"address": "198.51.100.99", "port": 5060}, country_code="49", national_prefix="0",
+        trunk=trunk, country_code="49", national_prefix="0",
         international_prefix="00", emergency=["110", "112"], number_classes={"premium": "^[+]49900"})
+
+
+def test_kamailio_config_renders_with_the_policy(view):
+    cfg = _kamailio_cfg(view, trunk={"address": "198.51.100.99", "port": 5060})
     assert "listen=tls:198.51.100.20:5061" in cfg
     assert "listen=udp:10.20.0.31:5060" in cfg
     # plain SIP on the public address for the trunk only, and only from the carrier
@@ -81,6 +85,14 @@ def test_kamailio_config_renders_with_the_policy(view):
     assert '$rU =~ "^(110|112)$"' in cfg
     assert 'pv_auth_check("gruenfelden.example", "$var(ha1)", "1", "1")' in cfg
     assert "failed login for '$au' from $si" in cfg
+
+
+def test_without_a_trunk_no_route_block_is_empty_and_udp_stays_internal(view):
+    """Kamailio refuses an empty route block: every route has a statement without a trunk too."""
+    cfg = _kamailio_cfg(view, trunk=None)
+    assert "listen=udp:198.51.100.20" not in cfg
+    assert re.findall(r"route\[\w+\] \{\s*\}", cfg) == []
+    assert 'sl_send_reply("503", "No trunk to the carrier")' in cfg
 
 
 def test_fail2ban_filter_matches_the_logged_line():
