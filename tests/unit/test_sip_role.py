@@ -138,3 +138,14 @@ def test_provisioning_files_and_credentials(view):
     user, _, hashed = line.partition(":")
     raw = base64.b64decode(hashed.removeprefix("{SSHA}"))
     assert user == mine.mac and sha1(b"Pw-123456789012345678901" + raw[20:]).digest() == raw[:20]
+
+
+def test_person_show_names_the_sip_account_and_the_provisioning_url():
+    from telework.roles.sip.person import person_facts
+
+    facts = person_facts(require_inventory(SAMPLE), "aschmitz")
+    assert facts.json["sip"] == {"server": "sip-1", "user": "1042", "domain": "gruenfelden.example",
+                                 "did": "+499999121042", "password_set": False}
+    assert facts.devices["80:5E:C0:A8:F9:A5"]["provisioning_url"] == \
+        "https://gruenfelden.example/p/805ec0a8f9a5/805ec0a8f9a5.cfg"
+    assert person_facts(require_inventory(SAMPLE), "bziegler").json["sip"] is None  # suspended: no account

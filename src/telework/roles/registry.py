@@ -86,6 +86,7 @@ ROLES: tuple[Role, ...] = (
          description="FreeRADIUS checking the TOTP second factor"),
     Role("sip_server", "telework.roles.sip", groups=("sip_servers",), data_prefix="sip_",
          cli={"sip": "telework.roles.sip.cli:sip_group"},
+         person_view="telework.roles.sip.person:person_facts",
          description="Kamailio registrar and edge proxy over TLS, rtpengine media relay with SRTP"),
     Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"), data_prefix="pull_",
          cli={"pull": "telework.cli.pull:pull_group"},
