@@ -457,3 +457,43 @@ def test_a_no_change_plan_asks_the_host_at_most_one_command_per_deploy_file(lab,
     commands = [json.loads(line) for line in log.read_text().splitlines()]
     mine = [c for c in commands if c["host"] in (HOST, f"@telework/{HOST}")]
     assert 1 <= len(mine) <= 2, [c["command"][:120] for c in mine]
+
+
+def test_an_extension_change_plans_exactly_the_subscriber_and_provisioning_changes(lab, sip_org, tmp_path):
+    """A person's new extension and DID plan exactly the subscriber table, DIDs, caller IDs,
+    their reload and the provisioning files: no restart, and no SIP password (nor any other
+    secret) in any plan format; applied, the server takes it without a restart."""
+    import json
+
+    inv = require_inventory(sip_org.inventory).model
+    person = next(p for p in inv.people if p.username == "aziegler")
+    block = next(b for b in inv.number_blocks if b.name == "rathaus")
+    used = {p.phone.extension for p in inv.people if p.phone}
+    new = next(str(n) for n in range(block.first, block.last + 1) if str(n) not in used)
+    people = sip_org.inventory / "people" / "rathaus.yml"
+    text = people.read_text()
+    line = next(line for line in text.splitlines() if f"username: {person.username}," in line)
+    old_ext = person.phone.extension
+    people.write_text(text.replace(line, line.replace(f'extension: "{old_ext}"', f'extension: "{new}"')
+                                   .replace(f'12-{old_ext}"', f'12-{new}"')))
+    run(["git", "add", "-A"], cwd=sip_org.inventory)
+    run(["git", "-c", "user.name=telework test", "-c", "user.email=test@invalid", "commit", "-q", "-m",
+         f"{person.username}: extension {new}"], cwd=sip_org.inventory)
+    out = {fmt: tmp_path / f"plan.{fmt}" for fmt in ("json", "md", "txt")}
+    done = run([str(VENV_BIN / "telework"), "plan", str(sip_org.inventory), "--limit", HOST,
+                *[a for p in out.values() for a in ("--out", str(p))]], env=sip_org.env, check=False)
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    ops = [c["op"].split(" | ", 1)[1] for c in json.loads(out["json"].read_text())["hosts"][0]["changes"]]
+    expected_prefixes = ("kamailio: ", "provisioning: files of ")
+    assert all(op.startswith(expected_prefixes) for op in ops), ops
+    assert any("HA1 only" in op for op in ops) and any("DID(s) to extensions" in op for op in ops)
+    assert any("caller IDs" in op for op in ops) and any("reloaded in place" in op for op in ops)
+    assert any(op.startswith("provisioning: files of") for op in ops)
+    assert not any("restarted" in op for op in ops), ops
+    everything = done.stdout + done.stderr + "".join(p.read_text() for p in out.values())
+    assert not [v for v in sip_org.secret_values() if v in everything], "a secret is in the plan"
+    pid = lab.ssh(HOST, "systemctl show -p MainPID --value kamailio").stdout.strip()
+    sip_org.apply()
+    assert lab.ssh(HOST, "systemctl show -p MainPID --value kamailio").stdout.strip() == pid
+    table = lab.ssh(HOST, "cat /etc/kamailio/telework-db/telework_sub").stdout
+    assert f":{new}:0:0:" in table and f":{old_ext}:0:0:" not in table
