@@ -127,6 +127,28 @@ def _group_data() -> dict[str, dict]:
     return out
 
 
+def _ruleset(loaded, name: str, group: str, d: dict, header: str, render, nft_elements, view) -> str:
+    """The host's nftables ruleset: the base role's, with the role's part (telework.roles.base.firewall);
+    a baseline older than that has it as the concentrator's own template."""
+    try:
+        from telework.roles.base.firewall import FirewallSettings, host_firewall
+        from telework.roles.registry import roles_serving
+    except ImportError:
+        conc = view.concentrator
+        tunnels = ", ".join(f'"{i}"' for i in (d["vpn_openvpn_device"], d["vpn_wireguard_interface"]))
+        return render("vpn_concentrator", "/etc/nftables.conf", header=header, name=name,
+                      auth_server=view.auth_server.name, groups=view.access_groups,
+                      nft_elements=nft_elements, tunnels=tunnels, ssh_port=d["vpn_firewall_ssh_port"],
+                      public_address=conc.public_address, openvpn_port=conc.openvpn_port,
+                      wireguard_port=conc.wireguard_port, log_rate=d["vpn_nft_log_rate"],
+                      input_log_prefix=d["vpn_nft_log_prefix_input_drop"],
+                      forward_log_prefix=d["vpn_nft_log_prefix_forward_drop"])
+    settings = FirewallSettings(table=d["base_firewall_table"], ssh_port=d["base_firewall_ssh_port"],
+                                log_rate=d["base_firewall_log_rate"],
+                                input_log_prefix=d["base_firewall_log_prefix_input_drop"])
+    return host_firewall(loaded, name, roles_serving([group]), d, settings, header).text
+
+
 def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
     """As deploy/vpn_concentrator.py renders: returns (bytes rendered, clients + peers)."""
     MANAGED_HEADER = _header()
@@ -162,13 +184,7 @@ def _render_concentrator(loaded, name: str, data: dict) -> tuple[int, int]:
         size += len(render("vpn_concentrator", f"/etc/wireguard/{wg_if}.conf", **common, interface=wg_if,
                            address=view.wireguard_pool.interface, port=conc.wireguard_port,
                            private_key=d["vpn_wireguard_private_key"], peers=view.wireguard_peers))
-    tunnels = ", ".join(f'"{i}"' for i in (d["vpn_openvpn_device"], d["vpn_wireguard_interface"]))
-    size += len(render("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
-                       nft_elements=nft_elements, tunnels=tunnels, ssh_port=d["vpn_firewall_ssh_port"],
-                       public_address=conc.public_address, openvpn_port=conc.openvpn_port,
-                       wireguard_port=conc.wireguard_port, log_rate=d["vpn_nft_log_rate"],
-                       input_log_prefix=d["vpn_nft_log_prefix_input_drop"],
-                       forward_log_prefix=d["vpn_nft_log_prefix_forward_drop"]))
+    size += len(_ruleset(loaded, name, "vpn_concentrators", d, common["header"], render, nft_elements, view))
     return size, len(view.openvpn_clients) + len(view.wireguard_peers)
 
 

@@ -106,8 +106,8 @@ def main() -> int:
         f"| Kamailio restarted by the changes | {'yes' if restarted else 'no'} |",
     ])
     command = "TELEWORK_LAB_SUFFIX=... python benchmarks/sip_lab.py " + " ".join(sys.argv[1:])
-    section = (f"<!-- bench:{SECTION} -->\n## SIP lab: no-change plan against a one-subscriber change\n\n"
-               f"{section_header(command)}\n{body}\n<!-- /bench:{SECTION} -->\n")
+    section = (f"## SIP lab: no-change plan against a one-subscriber change\n\n"
+               f"{section_header(command)}\n{body}\n")
     print(section)
     if args.write:
         write_results({SECTION: section}, RESULTS)

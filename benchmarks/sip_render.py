@@ -121,8 +121,8 @@ def main() -> int:
                            f"{tb / sb * 1000:.3f} |")
     body = "\n".join(lines + ratio_lines)
     command = "python benchmarks/sip_render.py " + " ".join(sys.argv[1:])
-    section = (f"<!-- bench:{SECTION} -->\n## SIP: the number plan and the phones' provisioning files\n\n"
-               f"{section_header(command)}\n{body}\n<!-- /bench:{SECTION} -->\n")
+    section = (f"## SIP: the number plan and the phones' provisioning files\n\n"
+               f"{section_header(command)}\n{body}\n")
     print(section)
     if args.write:
         write_results({SECTION: section}, RESULTS)

@@ -22,8 +22,9 @@ Choices, and why:
   (`wireguard/server-key/<name>`): enrolment writes device configs with its public key before
   any deploy, and a rebuilt concentrator keeps serving the same devices.
 * nftables: one set of tunnel addresses per access group -> the prefixes the group reaches;
-  everything else from the tunnels dropped and logged. Validated with `nft -c` before it
-  replaces the live rules, reloaded only when it changed.
+  everything else from the tunnels dropped and logged. The base role writes it into the host's
+  one ruleset (telework.roles.vpn.firewall: this role's part, with its OpenVPN and WireGuard
+  ports), validated with `nft -c` before it replaces the live rules.
 """
 
 from pathlib import Path
@@ -35,18 +36,16 @@ from telework.engine.declare import changed
 from telework.engine.deploy_support import header, loaded_inventory, render_template
 from telework.engine.facts.batch import fact, prefetch
 from telework.engine.facts.files import PathStates
-from telework.engine.facts.nftables import NftTableLoaded
 from telework.engine.facts.packages import PackageStates
 from telework.engine.facts.sysctl import SysctlValues
 from telework.engine.facts.systemd import UnitStates
 from telework.engine.operations import files, packages, services
-from telework.engine.operations.nftables import ruleset
 from telework.engine.operations.secret_files import secret_file
 from telework.engine.operations.sysctl import setting
 from telework.engine.operations.trees import synced_directory
 from telework.roles.vpn.concentrator import concentrator_view
 from telework.roles.vpn.facts import WireguardImplementation
-from telework.roles.vpn.render import ccd_files, nft_elements
+from telework.roles.vpn.render import ccd_files
 from telework.secrets.store import SecretStore
 
 inventory_dir = host.data.telework_inventory
@@ -62,19 +61,17 @@ ovpn_dir = f"/etc/openvpn/server/{instance}"
 wg_if = host.data.vpn_wireguard_interface
 wg_key = host.data.vpn_wireguard_private_key
 radius_conf = host.data.vpn_radius_client_file
-NFT_TABLE = ("inet", host.data.vpn_nft_table)
 openvpn_unit = f"openvpn-server@{instance}"
 wireguard_unit = f"wg-quick@{wg_if}"
 
 # One remote command for the state of everything below (telework.engine.facts.batch).
 prefetch(
     PathStates.ask("/etc/openvpn/server", "/etc/telework", f"/etc/pam.d/{host.data.vpn_openvpn_pam_service}",
-                   "/etc/wireguard", host.data.vpn_sysctl_file, "/etc/nftables.conf"),
+                   "/etc/wireguard", host.data.vpn_sysctl_file),
     PackageStates.ask(*host.data.vpn_packages, *host.data.vpn_userspace_wireguard_packages),
-    UnitStates.ask(openvpn_unit, wireguard_unit, "nftables"),
+    UnitStates.ask(openvpn_unit, wireguard_unit),
     SysctlValues.ask("net.ipv4.ip_forward"),
     (WireguardImplementation, {}),
-    (NftTableLoaded, {"family": NFT_TABLE[0], "table": NFT_TABLE[1]}),
 )
 
 
@@ -175,17 +172,3 @@ else:
     )
     services.restart(name=f"wireguard: {wireguard_unit} restarted for a new private key", unit=wireguard_unit,
                      _if=changed(key))
-
-# --- nftables: access policy -----------------------------------------------------------------
-tunnels = ", ".join(f'"{i}"' for i in (host.data.vpn_openvpn_device, wg_if))
-ruleset(
-    name=f"nftables: access policy of {len(view.access_groups)} access group(s), drop and log the rest",
-    path="/etc/nftables.conf", table=NFT_TABLE,
-    content=render_template("vpn_concentrator", "/etc/nftables.conf", **common, groups=view.access_groups,
-                   nft_elements=nft_elements, tunnels=tunnels, ssh_port=host.data.vpn_firewall_ssh_port,
-                   public_address=concentrator.public_address, openvpn_port=concentrator.openvpn_port,
-                   wireguard_port=concentrator.wireguard_port, log_rate=host.data.vpn_nft_log_rate,
-                   input_log_prefix=host.data.vpn_nft_log_prefix_input_drop,
-                   forward_log_prefix=host.data.vpn_nft_log_prefix_forward_drop),
-)
-services.service(name="nftables: loaded at boot", unit="nftables")

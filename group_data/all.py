@@ -25,6 +25,35 @@ base_sshd_login_grace_time = 30
 base_apt_proxy_file = "/etc/apt/apt.conf.d/01telework-proxy"
 base_sshd_config_file = "/etc/ssh/sshd_config.d/telework.conf"
 
+# Host firewall (telework.roles.base.firewall): SSH is accepted only from the inventory's
+# networks of purpose `management`; an environment overlay may add its own (the lab adds the
+# range its controller connects from). Nothing to set in production: name the network the
+# CI runner and the administrators connect from in networks.yml with `purpose: management`.
+base_extra_management_networks = []
+# The TCP port sshd listens on, as the firewall opens it (not pyinfra's connection setting
+# `ssh_port`, which an overlay may point elsewhere).
+base_firewall_ssh_port = 22
+# The ruleset file nftables.service loads at boot, and the one table telework keeps in it.
+base_firewall_file = "/etc/nftables.conf"
+base_firewall_table = "telework"
+# Dropped packets are logged with this prefix (grep for it), at most this many lines per second
+# per rule so a scan does not flood the journal; every drop is also counted.
+base_firewall_log_prefix_input_drop = "tw-input-drop: "
+base_firewall_log_rate = "10/second"
+
+# The plan credential (telework.roles.base.probe): a separate account whose key may only run
+# telework's read-only probe, so a merge-request plan job holds no key that can change a host.
+# Set the public key of the plan job's key (one line of authorized_keys) in the inventory's
+# group_data/all.py; None: no plan account (plans need the deploy credential).
+base_plan_public_key = None
+base_plan_user = "telework-plan"
+base_plan_home = "/var/lib/telework/plan"
+# The probe, and the sudoers rule that lets the plan account run it (and nothing else) as root.
+base_probe_file = "/usr/local/lib/telework/telework-probe"
+base_probe_sudoers_file = "/etc/sudoers.d/telework-plan"
+# What the probe needs on the host: sudo to run as root, python3 to validate requests.
+base_probe_packages = ["sudo", "python3-minimal"]
+
 # --- shared by vpn_concentrator and auth_server ---------------------------------------------
 # UDP port of the auth servers' RADIUS service (Access-Requests, RFC 2865); the concentrators
 # ask it there.

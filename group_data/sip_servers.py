@@ -64,11 +64,9 @@ sip_rtp_port_max = 30999
 # Where the deploy writes the subscriber tables Kamailio's htable loads (db_text, HA1 only).
 sip_db_dir = "/etc/kamailio/telework-db"
 
-# Ports this role needs open in the host firewall (the base firewall owns nftables): SIP over
-# TLS (and provisioning over HTTPS) on the public address from anywhere, SIP over UDP/TCP only from the internal networks,
-# and the media ports from anywhere.
-sip_firewall_ports = {"tls": [5061, 443], "udp_internal": [5060], "tcp_internal": [5060],
-                      "rtp_udp": [30000, 30999]}
+# Plain SIP on the internal address is open to the inventory's networks of these purposes only
+# (the host firewall: telework.roles.sip.firewall); TLS, HTTPS and media are open on the public one.
+sip_internal_purposes = ["voice", "clients"]
 
 # Phone provisioning over HTTPS (nginx, the SIP server's certificate) on the public address:
 # the port phones are given, where the per-device files live (0640 root:www-data, they hold

@@ -36,14 +36,7 @@ vpn_wireguard_private_key = "/etc/wireguard/wg-telework.key"
 
 # nftables: log prefixes name the rule that dropped a packet (fail2ban/auditors grep for them).
 # Kernel log prefixes are limited to 127 characters; keep them short and stable.
+# The rest of the ruleset (input chain, rate, SSH) is the base role's: group_data/all.py.
 vpn_nft_log_prefix_forward_drop = "tw-vpn-forward-drop: "
-vpn_nft_log_prefix_input_drop = "tw-vpn-input-drop: "
-# At most this many log lines per second per rule, so a scan does not flood the journal.
-vpn_nft_log_rate = "10/second"
-# TCP port the concentrator's firewall keeps open for administrators (and pyinfra); the port sshd
-# listens on, not pyinfra's connection setting `ssh_port` (an overlay may point that elsewhere).
-vpn_firewall_ssh_port = 22
 # Server and shared secret pam_radius_auth reads (written by the deploy, mode 0600).
 vpn_radius_client_file = "/etc/telework/pam_radius_auth.conf"
-# The nftables table of the access policy: `table inet <name>`.
-vpn_nft_table = "telework"

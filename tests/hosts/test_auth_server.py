@@ -1,6 +1,6 @@
 """Auth servers as deployed by deploy/auth_server.py (FreeRADIUS + pam_oath), checked on the host.
 
-Each docstring starts with the BSI IT-Grundschutz requirement (Kompendium 2022) it evidences.
+Each docstring starts with the BSI IT-Grundschutz requirement (Kompendium 2023) it evidences.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ def view(host_data, host_name):
 
 
 def test_freeradius_running_and_enabled(host):
-    """NET.3.3.A12, ORP.4.A18: the central authentication service runs and starts at boot."""
+    """ORP.4.A18: the central authentication service runs and starts at boot."""
     service = host.service("freeradius")
     assert service.is_running
     assert service.is_enabled
 
 
 def test_listens_only_for_radius_on_its_address(host, view, host_data):
-    """SYS.1.1.A6, NET.3.3.A4: RADIUS on the internal address only; no proxy socket, no
+    """SYS.1.1.A6: RADIUS on the internal address only; no proxy socket, no
     status/inner-tunnel listeners; SSH for administration."""
     out = host.check_output("ss -H -lntu")
     sockets = {(f[0], f[4]) for f in (line.split() for line in out.splitlines())}
@@ -48,7 +48,7 @@ def test_clients_are_exactly_the_concentrators(host, view, host_data):
 
 
 def test_secrets_readable_by_freerad_only(host, view, host_data):
-    """CON.1.A4, ORP.4.A23: shared secrets 0640 root:freerad; the seed file 0600 freerad in a
+    """CON.1.A4: shared secrets 0640 root:freerad; the seed file 0600 freerad in a
     0700 directory."""
     for client in view.clients:
         f = host.file(f"{host_data['radius_config_dir']}/telework-secrets/{client.name}.conf")
@@ -60,7 +60,7 @@ def test_secrets_readable_by_freerad_only(host, view, host_data):
 
 
 def test_seeds_of_exactly_the_enrolled_people(host, view, host_data):
-    """NET.3.3.A5, ORP.4.A3: the people who may log in are exactly the inventory's enrolled
+    """NET.3.3.A5: the people who may log in are exactly the inventory's enrolled
     people with access (revoked ones are gone); no stale lock blocks logins."""
     users = set(host.check_output(f"awk '{{print $2}}' {host_data['radius_totp_users_file']}").split())
     assert users == {u.username for u in view.users}
@@ -77,7 +77,7 @@ def test_totp_is_the_only_method(host, host_data):
 
 
 def test_failed_logins_are_logged(host, host_data):
-    """OPS.1.1.5.A3, DER.1.A5: every login's outcome is logged (never the code)."""
+    """OPS.1.1.5.A3: every login's outcome is logged (never the code)."""
     conf = host.file(f"{host_data['radius_config_dir']}/radiusd.conf").content_string
     assert "\tauth = yes" in conf and "auth_badpass = no" in conf and "auth_goodpass = no" in conf
     assert host.file("/var/log/freeradius/radius.log").exists

@@ -1,7 +1,7 @@
 """Endpoints as deploy/pull_agent.py leaves them: in pull mode, an agent that applies only
 bundles signed by the organisation, for this host, on a schedule; otherwise no agent at all.
 
-Each docstring starts with the BSI IT-Grundschutz requirement (Kompendium 2022) it evidences.
+Each docstring starts with the BSI IT-Grundschutz requirement (Kompendium 2023) it evidences.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ HOSTS = "vpn-a,vpn-b,radius-1"
 #: enrolled by `org`, in Hauptamt (fileserver, intranet); moves to Kämmerei (+ fv-finanzen)
 WITHOUT_FINANZEN = "awalter"
 VENV_BIN = Path(sys.executable).parent
-NFTABLES_OP = "deploy/vpn_concentrator.py | nftables: access policy"
+#: the host firewall, the access policy in it, is the base role's one ruleset per host
+NFTABLES_OP = "deploy/base.py | firewall: "
 CCD_OP = "deploy/vpn_concentrator.py | openvpn: "
 
 
@@ -97,12 +98,13 @@ def test_department_change_shows_exactly_the_concentrator_changes(org, tmp_path:
         assert status == {"vpn-a": "changed", "vpn-b": "changed", "radius-1": "unchanged"}
         for host in (h for h in after["hosts"] if h["status"] == "changed"):
             ops = [c["op"] for c in host["changes"]]
-            # the access policy, and the person's client-config-dir entry (the routes OpenVPN
-            # pushes follow the department's networks); nothing else: no restart, no other file
-            assert len(ops) == 2 and ops[1].startswith(NFTABLES_OP) and ops[0].startswith(CCD_OP), ops
-            assert host["changes"][0]["messages"] == [
+            # the access policy (in the host's ruleset, written by the base role, which runs
+            # first), and the person's client-config-dir entry (the routes OpenVPN pushes follow
+            # the department's networks); nothing else: no restart, no other file
+            assert len(ops) == 2 and ops[0].startswith(NFTABLES_OP) and ops[1].startswith(CCD_OP), ops
+            assert host["changes"][1]["messages"] == [
                 f"/etc/openvpn/server/telework/ccd: 1 changed, 0 new, 0 removed ({WITHOUT_FINANZEN})"]
-            nft = host["changes"][1]
+            nft = host["changes"][0]
             assert nft["path"] == "/etc/nftables.conf"
             (address,) = addresses[host["name"]]
             old, new, counts = set_elements(nft["diff"])

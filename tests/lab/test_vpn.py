@@ -138,7 +138,7 @@ def test_department_without_access_is_dropped_and_counted(org, openvpn, lab):
 
 
 def test_wireguard_device_passes_traffic(org, lab, tmp_path):
-    """NET.3.3.A11, CON.1.A3: a WireGuard device (key made on the device, public key in the
+    """NET.3.3.A11, CON.1.A1: a WireGuard device (key made on the device, public key in the
     inventory) reaches its owner's networks through wg-quick, wireguard-go where no kernel module."""
     with wireguard(org, lab, tmp_path, "vpn-a") as up:
         assert up.returncode == 0, up.stderr

@@ -209,7 +209,8 @@ def test_every_role_has_its_files_under_one_name(role):
     package = role.package.replace(".", "/")
     assert (SRC / package / "__init__.py").is_file() or (SRC / (package + ".py")).is_file(), role.package
     for target in [*role.cli.values(), *role.person_commands.values(), *role.lab_commands.values(),
-                   *([role.person_view] if role.person_view else [])]:
+                   *([role.person_view] if role.person_view else []),
+                   *([role.firewall] if role.firewall else [])]:
         module, attribute = target.split(":")
         assert module in MODULES and re.search(rf"^(def|class)? ?{attribute}\b|^def {attribute}\(",
                                                MODULES[module].read_text(), re.M), target

@@ -63,7 +63,7 @@ def test_files_written(reported):
     out, _repo, _c = reported
     assert sorted(p.name for p in out["de"].iterdir()) == [
         "changes.csv", "compliance.csv", "devices_by_firmware.csv", "devices_by_ring.csv", "fleet.csv",
-        "report.html", "runs.csv", "vpn_by_department.csv"]
+        "report.html", "requirements.csv", "runs.csv", "vpn_by_department.csv"]
 
 
 def test_html_is_self_contained_with_charts(reported):
@@ -87,6 +87,7 @@ def test_german_report(reported):
     # compliance: the failing host, the requirement titles, a check without an ID
     assert "NET.3.3.A13" in html and "Integration von VPN-Komponenten in eine Firewall" in html
     assert "fehlgeschlagen" in html and "vpn-b" in html and "Prüfungen ohne Anforderungs-ID: 1" in html
+    assert "vollständig" in html and "nicht abgedeckt" in html
     # the run and what it applied first
     assert "r1" in html and "angewendet am 10.03.2026 14:00 durch Olaf Ops" in html
 
@@ -116,6 +117,13 @@ def test_csv_files(reported):
     compliance = _rows(out["en"] / "compliance.csv", ",")
     assert ["test_vpn", "test_listens", "NET.3.3.A4 NET.3.3.A13", "the concentrator listens where it should.",
             "failed", "vpn-a=passed vpn-b=failed"] in compliance
+    # coverage per requirement: ORP.4.A21 can be evidenced fully and its check passed; NET.3.3.A13's
+    # only check failed on vpn-b; NET.3.3.A4's checks can evidence only part of it; a requirement
+    # no check names is listed as not covered
+    requirements = {r[0]: r for r in _rows(out["en"] / "requirements.csv", ",")[1:]}
+    assert requirements["ORP.4.A21"][2:] == ["full", "test_vpn::test_totp", "passed"]
+    assert requirements["NET.3.3.A13"][2:] == ["none", "test_vpn::test_listens", "failed"]
+    assert requirements["NET.3.3.A1"][2:] == ["none", "", ""]
     fleet = dict(_rows(out["en"] / "fleet.csv", ",")[1:])
     assert fleet["People"] == "2" and fleet["People with VPN access"] == "1"  # jmueller is revoked
     vpn = _rows(out["en"] / "vpn_by_department.csv", ",")

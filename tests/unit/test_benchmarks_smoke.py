@@ -40,3 +40,14 @@ def test_results_merge_keeps_sections_it_does_not_own():
     assert "new numbers" in after and "old numbers" not in after
     assert after.startswith("# title\n\nintro\n\n")
     assert after.rstrip().endswith(wrap("lab", "lab numbers\n").rstrip())
+
+
+def test_the_igel_benchmark_runs_and_finds_constant_list_calls(tmp_path):
+    """benchmarks/igel_ums.py at a small size: exit 0 means the no-change plan's list calls were
+    the same at both sizes; the section it writes names its command."""
+    results = tmp_path / "RESULTS.md"
+    proc = subprocess.run([sys.executable, "benchmarks/igel_ums.py", "--devices", "100", "--results", str(results)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = results.read_text()
+    assert "<!-- bench:igel-ums -->" in text and "python benchmarks/igel_ums.py --devices 100" in text

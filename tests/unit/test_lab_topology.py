@@ -12,7 +12,7 @@ from telework.lab.image import apt_mirror, image_key
 from telework.lab.overlay import overlay_data
 from telework.lab.topology import build_topology
 
-from ..conftest import MINIMAL, edit
+from ..conftest import MINIMAL, SAMPLE, edit
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +96,8 @@ def test_overlay_shape():
     """The overlay has exactly the keys the pyinfra adapter reads."""
     data = overlay_data(topology(include_notebooks=True))
     assert data["lab"] == "kleinoed"
-    assert set(data["hosts"]["vpn-a"]) == {"ssh_hostname", "ssh_user", "ssh_key", "ssh_known_hosts_file", "apt_proxy"}
+    assert set(data["hosts"]["vpn-a"]) == {"ssh_hostname", "ssh_user", "ssh_key", "ssh_known_hosts_file", "apt_proxy",
+                                          "base_extra_management_networks"}
     assert data["homes"]["home-1"]["client_address"] == "192.168.178.20"
     assert data["homes"]["home-nb-0001"]["client_netns"] == "tw-kleinoed-nb-0001"
 
@@ -146,3 +147,13 @@ def test_a_lab_suffix_gives_a_second_lab_of_its_own(monkeypatch):
     assert (first.slug, second.slug) == ("gruenfelden", "gruenfelden-h1")
     assert not {h.netns for h in first.hosts} & {h.netns for h in second.hosts}
     assert first.root_link != second.root_link and first.management != second.management
+
+
+def test_the_ums_host_keeps_its_management_address_with_or_without_notebooks():
+    """`lab status` lays the lab out with notebooks; the UMS stand-in must be where `up` put it."""
+    from telework.lab.topology import UMS_HOST
+
+    loaded = load_inventory(SAMPLE)
+    plain, full = build_topology(loaded.model), build_topology(loaded.model, include_notebooks=True)
+    assert plain.host(UMS_HOST).management_address == full.host(UMS_HOST).management_address
+    assert str(plain.host(UMS_HOST).address) == "10.20.0.41/24"

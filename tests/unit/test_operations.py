@@ -18,7 +18,7 @@ from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 
 from telework.engine.facts import batch
 from telework.engine.facts.files import PathStates
-from telework.engine.facts.nftables import NftTableLoaded
+from telework.engine.facts.nftables import NftTableLoaded, SshClientAddress
 from telework.engine.facts.packages import PackageStates
 from telework.engine.facts.sysctl import SysctlValues
 from telework.engine.facts.systemd import UnitStates
@@ -206,9 +206,39 @@ def test_ruleset_is_validated_before_it_replaces_the_live_rules(fake):
     commands = fake.run(ruleset, path="/etc/nftables.conf", content=new, table=("inet", "telework"))
     assert commands == ["install -m 600 /dev/null /etc/nftables.conf.telework-new",
                         f"upload /etc/nftables.conf.telework-new {new}",
-                        "nft -c -f /etc/nftables.conf.telework-new",
+                        "nft -c -f /etc/nftables.conf.telework-new || { rm -f /etc/nftables.conf.telework-new ; "
+                        "exit 1 ; }",
                         "chmod 644 /etc/nftables.conf.telework-new && mv -f /etc/nftables.conf.telework-new "
                         "/etc/nftables.conf", "nft -f /etc/nftables.conf"]
+
+
+def test_ruleset_that_would_lock_out_this_deploy_is_refused_before_anything_is_written(fake):
+    """The deploy connects from 10.199.7.1; a ruleset accepting SSH only from the inventory's
+    management network fails with the fix, yielding no command at all."""
+    text = "flush ruleset\ntable inet telework {}\n"
+    fake.paths("/etc/nftables.conf", {})
+    fake.seed((NftTableLoaded, {"family": "inet", "table": "telework"}), False)
+    fake.seed((SshClientAddress, {}), "10.199.7.1")
+    with pytest.raises(OperationError) as refused:
+        fake.run(ruleset, path="/etc/nftables.conf", content=text, table=("inet", "telework"),
+                 ssh_sources=["10.20.254.0/24"])
+    assert str(refused.value) == (
+        "refusing to load /etc/nftables.conf: it accepts SSH only from 10.20.254.0/24, and this deploy connects "
+        "from 10.199.7.1: the next deploy would be locked out (fix: give the network 10.199.7.1 is in "
+        "`purpose: management` in the inventory's networks.yml)")
+    commands = fake.run(ruleset, path="/etc/nftables.conf", content=text, table=("inet", "telework"),
+                        ssh_sources=["10.20.254.0/24", "10.199.7.0/24"])
+    assert commands[0].startswith("install ") and commands[-1] == "nft -f /etc/nftables.conf"
+
+
+def test_ruleset_without_an_ssh_connection_has_nobody_to_lock_out(fake):
+    """A local run (the pull agent on an endpoint) has no $SSH_CONNECTION: nothing to keep open."""
+    fake.paths("/etc/nftables.conf", {})
+    fake.seed((NftTableLoaded, {"family": "inet", "table": "telework"}), False)
+    fake.seed((SshClientAddress, {}), None)
+    commands = fake.run(ruleset, path="/etc/nftables.conf", content="flush ruleset\n", table=("inet", "telework"),
+                        ssh_sources=[])
+    assert commands[-1] == "nft -f /etc/nftables.conf"
 
 
 def test_synced_directory_uploads_changed_files_and_removes_extra_ones(fake):

@@ -86,7 +86,7 @@ def apply(inventory_dir: Path | str, *, limit: str | None = None, allow_dirty: b
         reviewed = _load_reviewed(reviewed_plan) if reviewed_plan else None
         with Planner(inventory_dir, limit=limit, redactor=run_secrets.redactor, deploy_file=deploy_file,
                      fingerprint_key=run_secrets.fingerprint_key, progress=progress,
-                     registry=registry) as planner:
+                     registry=registry, identity=identity) as planner:
             plan = planner.plan()
             if reviewed is not None:
                 diffs = differences(reviewed, plan)

@@ -1,7 +1,7 @@
 """Which automated check is evidence for which BSI IT-Grundschutz requirement, and its last result.
 
 The Testinfra suites in tests/hosts/ say it themselves: each test's docstring starts with the
-requirement IDs it evidences (Kompendium edition 2022), then a colon:
+requirement IDs it evidences (Kompendium edition 2023), then a colon:
 
     def test_ssh_no_password_login(sshd):
         \"\"\"SYS.1.3.A8: administrators log in with keys only: no password, no keyboard-interactive.\"\"\"
@@ -13,6 +13,10 @@ so the table lists every check that exists, run or not. The JUnit XML of the las
 `telework verify` (`--junitxml`) gives each check's result per host; a check missing from it
 is "not run". A test without requirement IDs is listed as such: evidence nobody can map is
 a finding of its own.
+
+A passed check is not a covered requirement: templates/audit/bsi.yml says per requirement
+whether the checks can evidence all of it (`scope: full`) or only a part (`partial`, with the
+gap), and `coverage` turns that and the checks' results into full, partial or none.
 """
 
 from __future__ import annotations
@@ -212,3 +216,23 @@ def by_requirement(results: list[CheckResult]) -> dict[str, list[CheckResult]]:
 
 def _id_order(requirement: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.A]+", requirement) if p) + (requirement,)
+
+
+#: how much of a requirement its checks evidence (templates/audit/bsi.yml, `coverage`)
+FULL, PARTIAL, NONE = "full", "partial", "none"
+
+
+def coverage(evidence: list[CheckResult], scope: str = PARTIAL) -> str:
+    """full: the checks can evidence all of the requirement (`scope` full) and every one of them
+    passed; partial: at least one passed; none: no check behind it passed (or none exists)."""
+    statuses = [r.status for r in evidence]
+    if "passed" not in statuses:
+        return NONE
+    if scope == FULL and all(s == "passed" for s in statuses):
+        return FULL
+    return PARTIAL
+
+
+def requirement_order(requirement: str) -> tuple:
+    """Sort key: NET.3.3.A4 before NET.3.3.A13, SYS.1.1 before SYS.1.3."""
+    return _id_order(requirement)

@@ -21,10 +21,26 @@ from telework.audit.index import AuditIndex, CommitRow, EventRow
 from telework.audit.runs import RunRecord, read_runs
 
 
+#: device events whose change a run makes on the device's own target (an IGEL device's ring or
+#: firmware is a move or a command in the UMS): the audit names the run that did it there
+PLACEMENT_EVENTS = frozenset({"device_added", "device_ring_changed", "device_firmware_changed",
+                              "device_site_changed"})
+
+
+@dataclass
+class Made:
+    """The first run (from the one that first applied the commit on) that changed the device
+    itself, and what it did there."""
+
+    run: RunRecord
+    ops: tuple[str, ...]
+
+
 @dataclass
 class LogEntry:
     event: EventRow
     applied: Applied | None
+    made: Made | None = None
 
 
 class Audit:
@@ -74,11 +90,27 @@ class Audit:
         stop = end_of_day(until, self.tz) if until else None
         events = [e for e in events if (start is None or e.commit.commit_time >= start)
                   and (stop is None or e.commit.commit_time < stop)]
-        _links, applied = self.runs()
-        return [LogEntry(e, applied.get(e.commit.sha)) for e in events]
+        links, applied = self.runs()
+        return [LogEntry(e, applied.get(e.commit.sha), _made(e, applied.get(e.commit.sha), links))
+                for e in events]
 
     def commits(self) -> list[CommitRow]:
         return self.index.commits(self.chain)
+
+
+def _made(event: EventRow, applied: Applied | None, links: list[RunLink]) -> Made | None:
+    """A run applies a commit to the targets it selected (--limit): the ring move of a device
+    took effect with the first run from `applied.first` on that changed that device."""
+    device = (event.params or {}).get("device")
+    if applied is None or not device or event.kind not in PLACEMENT_EVENTS:
+        return None
+    runs = [link.run for link in links if link.in_history]
+    start = next((i for i, r in enumerate(runs) if r is applied.first), None)
+    for run in runs[start:] if start is not None else []:
+        ops = run.changed_ops.get(device)
+        if ops:
+            return Made(run, ops)
+    return None
 
 
 def entry_json(entry: LogEntry, catalogue: Catalogue, tz: ZoneInfo) -> dict:
@@ -105,6 +137,8 @@ def entry_json(entry: LogEntry, catalogue: Catalogue, tz: ZoneInfo) -> dict:
     if entry.applied:
         out["applied"] = {"first": run_json(entry.applied.first, tz),
                           "succeeded": run_json(entry.applied.succeeded, tz) if entry.applied.succeeded else None}
+        if entry.made:
+            out["applied"]["made_on_device"] = {**run_json(entry.made.run, tz), "ops": list(entry.made.ops)}
     return out
 
 

@@ -23,7 +23,16 @@ import jinja2
 
 from telework import __version__
 from telework.audit import charts
-from telework.audit.compliance import VerifyRun, by_requirement, compliance, read_junit, read_suites
+from telework.audit.compliance import (
+    PARTIAL,
+    VerifyRun,
+    by_requirement,
+    compliance,
+    coverage,
+    read_junit,
+    read_suites,
+    requirement_order,
+)
 from telework.audit.i18n import TEMPLATES, Catalogue
 from telework.audit.log import Audit, LogEntry, entry_json
 from telework.inventory.source import parse_yaml
@@ -75,15 +84,19 @@ def build_report(audit: Audit, out_dir: Path, *, lang: str = "de", junit: Path |
 
     # ---- compliance
     requirement_rows = []
-    for requirement, evidence in by_requirement(results).items():
+    named = by_requirement(results)
+    scopes = bsi.get("coverage") or {}
+    for requirement in sorted(set(named) | set(bsi["requirements"]), key=requirement_order):
+        evidence = named.get(requirement, [])
         module = requirement.rsplit(".A", 1)[0]
-        statuses = Counter(r.status for r in evidence)
-        overall = "failed" if statuses["failed"] else "passed" if statuses["passed"] else \
-            "skipped" if statuses["skipped"] else "not_run"
+        scope = scopes.get(requirement) or {}
         requirement_rows.append({
             "id": requirement, "title": bsi["requirements"].get(requirement, ""),
             "module": (bsi["modules"].get(module) or {}).get(lang, ""),
-            "checks": [f"{r.check.module}::{r.check.name}" for r in evidence], "status": overall})
+            "checks": [f"{r.check.module}::{r.check.name}" for r in evidence],
+            "results": [r.status for r in evidence],
+            "coverage": coverage(evidence, scope.get("scope", PARTIAL)),
+            "gap": (scope.get("gap") or {}).get(lang, "") if evidence else ""})
     check_rows = [{
         "id": f"{r.check.module}::{r.check.name}", "suite": r.check.module, "name": r.check.name,
         "role": r.check.role, "requirements": list(r.check.requirements), "description": r.check.description,
@@ -143,6 +156,10 @@ def build_report(audit: Audit, out_dir: Path, *, lang: str = "de", junit: Path |
                           r["run"].result, " ".join(f"{k}={v}" for k, v in r["run"].hosts.items()),
                           cat.value(r["in_history"]), len(r["first_applied"]), " ".join(r["run"].limit))
                          for r in run_rows]))
+    written.append(_csv(out_dir / "requirements.csv", sep,
+                        [cat("requirement"), cat("description"), cat("coverage"), cat("check"), cat("result")],
+                        [(r["id"], r["title"], r["coverage"], " ".join(r["checks"]), " ".join(r["results"]))
+                         for r in requirement_rows]))
     written.append(_csv(out_dir / "compliance.csv", sep,
                         [cat("suite"), cat("check"), cat("requirements"), cat("description"), cat("result"),
                          cat("hosts")],

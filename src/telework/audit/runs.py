@@ -39,6 +39,9 @@ class RunRecord:
     reviewed_plan: str | None = None
     dirty: bool = False
     where: str = ""
+    #: per host the run changed: what it changed (API targets name the object and the action,
+    #: e.g. "igel | move device igel-0001 (MAC ...) in city/pilot/rathaus")
+    changed_ops: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def host_total(self) -> int:
@@ -85,7 +88,9 @@ def parse_record(data: dict, where: str) -> RunRecord | None:
         hosts=dict(sorted(statuses.items())), failed_hosts=failed,
         limit=tuple(limit) if isinstance(limit, list) else ((str(limit),) if limit else ()),
         pipeline=ci.get("pipeline_url") or ci.get("job_url"), reviewed_plan=reviewed.get("sha256"),
-        dirty=bool(data.get("dirty")), where=where)
+        dirty=bool(data.get("dirty")), where=where,
+        changed_ops={name: tuple(str(op) for op in (h or {}).get("changed_ops") or ())
+                     for name, h in hosts.items() if (h or {}).get("status") == "changed"})
 
 
 def read_runs(repo: Repository) -> list[RunRecord]:

@@ -93,6 +93,10 @@ def log_(inventory: Path, person: str | None, device: str | None, since: date | 
             _say(line)
             if entry.applied:
                 _say("      " + _applied_text(entry.applied, cat, session.tz))
+                if entry.made and entry.made.run is not entry.applied.first:
+                    made = entry.made.run
+                    _say("      " + cat("made_on_device", when=cat.datetime(made.started, session.tz),
+                                        who=made.who, run=made.run_id, ops="; ".join(entry.made.ops)))
             elif _has_runs(session):
                 _say("      " + cat("not_applied"))
 

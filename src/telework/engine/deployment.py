@@ -18,6 +18,8 @@ internals goes through `telework.engine.adapter`.
 
 from __future__ import annotations
 
+import re
+
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -197,7 +199,7 @@ class Deployment:
             pyinfra_host = state.inventory.get_host(name)
             if name in self.unreachable:
                 hp.status = "unreachable"
-                hp.error = self._host_error(name) or "could not connect"
+                hp.error = _login_hint(self._host_error(name) or "could not connect", data)
             elif error or pyinfra_host in state.failed_hosts:
                 hp.status = "failed"
                 hp.error = self.redactor.redact(error or self._host_error(name) or "failed")
@@ -241,7 +243,8 @@ class Deployment:
 
     def _result(self, name: str, host) -> HostResult:
         if name in self.unreachable:
-            return HostResult(name, "unreachable", error=self._host_error(name) or "could not connect")
+            data = next((d for n, d, _g in self.entries if n == name), {})
+            return HostResult(name, "unreachable", error=_login_hint(self._host_error(name) or "could not connect", data))
         changed, failed = [], []
         for op_hash in adapter.host_operations(self.state, host):
             meta = adapter.operation_meta(self.state, host, op_hash)
@@ -315,3 +318,13 @@ def _condition_value(condition, changes_by_hash: dict[str, bool]) -> bool | None
         return {"did_change": changed, "did_not_change": not changed,
                 "did_succeed": True, "did_error": False}.get(method)
     return None
+
+
+def _login_hint(error: str, data: dict) -> str:
+    """A refused login as another account than root is most often the plan account on a host
+    not bootstrapped for planning yet: say so."""
+    user = data.get("ssh_user")
+    if user and user != "root" and re.search(r"auth|permission denied", error, re.I):
+        return (f"{error} (logging in as {user}: a host is bootstrapped for planning by an apply of "
+                f"the base role with the deploy credential and base_plan_public_key set)")
+    return error

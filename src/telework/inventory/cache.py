@@ -73,7 +73,11 @@ def inputs_digest(root: Path) -> str:
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
             digest.update(os.path.join(rel_dir, name).encode() + b"\0")
-            if not secrets:
+            if os.path.islink(path):
+                # a link is keyed by where it points, never opened: one leading out of the
+                # inventory is refused by the loader without being read (inventory.source)
+                digest.update(b"link\0" + os.readlink(path).encode(errors="surrogateescape"))
+            elif not secrets:
                 try:
                     with open(path, "rb") as f:
                         digest.update(hashlib.sha256(f.read()).digest())

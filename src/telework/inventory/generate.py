@@ -724,14 +724,45 @@ def _endpoints(rng: random.Random, org: _Org) -> _Endpoints:
     return _Endpoints(igel, linux, notebooks, phones)
 
 
-def _endpoint_files(eps: _Endpoints) -> dict[str, str]:
+def _ums_section(org: _Org) -> str:
+    """The UMS the IGEL devices are placed in (telework.roles.igel)."""
+    return f"""\
+# The IGEL UMS: telework places the devices below `root` through its IMI REST API (v3),
+# in <root>/<ring>/<site>, and assigns the profiles it generates (templates/igel) once an
+# administrator has imported them. The password is the age secret `password_secret`.
+ums:
+  url: https://ums.{DOMAIN}:8443
+  # In the Rathaus server network.
+  address: 10.20.0.41/24
+  # The CA that issued the UMS's TLS certificate (telework verifies it; never switched off):
+  # the organisation's own (`telework pki init`), which also signs the VPN servers.
+  ca_file: pki/ca.crt
+  user: telework-imi
+  password_secret: ums/imi-password
+  root: {org.slug}
+  # Both lists go on every ring directory; a device applies the profiles of its own IGEL OS
+  # and ignores the others' (the UMS's rule for inherited profiles).
+  os12_profiles: [tw-openvpn-os12, tw-screenlock-os12, tw-usb-storage-os12]
+  os11_profiles: [tw-openvpn-os11, tw-rdp-os11, tw-screenlock-os11, tw-usb-storage-os11]
+  # The IGEL OS versions per ring; raising a ring's version rolls it out there (pilot first).
+  ring_firmware:
+    pilot: [12.6.0]
+    early: [12.6.0]
+    all: [12.5.1, 11.10.150]
+  # Commands (settings2tc, reboot) reach at most this many devices per second.
+  command_rate: 2.0
+
+"""
+
+
+def _endpoint_files(eps: _Endpoints, org: _Org) -> dict[str, str]:
     return {
         "endpoints/igel.yml": _header("IGEL thin clients (IGEL OS), managed through UMS; one a line.",
                                       "endpoints/igel.yml", """
 Most are at employees' homes and connect over OpenVPN as their owner. status: spare
 devices are in stock at the site. `ring` decides when a firmware or profile change
 reaches the device; firmware is the installed IGEL OS version.
-""") + _list_section("igel_devices", eps.igel),
+""") + _ums_section(org) + _list_section("igel_devices", eps.igel),
         "endpoints/linux.yml": _header("Linux PCs managed with pyinfra over their WireGuard tunnel.",
                                        "endpoints/linux.yml", """
 wireguard_public_key is collected from the device; its private key never leaves it.
@@ -790,7 +821,7 @@ def render_inventory(people: int, seed: int = 1, *, concentrators: int | None = 
     }
     for i, (sid, _n, _a) in enumerate(layout.sites):
         files[f"people/{sid}.yml"] = _people_yml(org, i)
-    files.update(_endpoint_files(_endpoints(rng, org)))
+    files.update(_endpoint_files(_endpoints(rng, org), org))
     files["inventory.py"] = PYINFRA_INVENTORY
     return files
 

@@ -19,6 +19,10 @@ from telework.ipam.allocations import Allocations, allocations_path
 #: a file of the managed hosts' SSH host keys for every connection (a CI job's file variable),
 #: so that no job writes into the runner user's ~/.ssh/known_hosts; an overlay still wins
 KNOWN_HOSTS_ENV = "TELEWORK_SSH_KNOWN_HOSTS"
+#: the account every connection logs in as: a merge-request plan job sets the plan account
+#: (group_data base_plan_user), whose key may only run telework's read-only probe; an
+#: overlay still wins
+SSH_USER_ENV = "TELEWORK_SSH_USER"
 
 
 def group_name(prefix: str, value: str) -> str:
@@ -44,6 +48,8 @@ def host_entries(inv: Inventory, inventory_dir: Path, overlay: dict | None = Non
         }
         if known_hosts:
             data["ssh_known_hosts_file"] = known_hosts
+        if os.environ.get(SSH_USER_ENV):
+            data["ssh_user"] = os.environ[SSH_USER_ENV]
         data.update({k: v for k, v in (overlay_hosts.get(server.name) or {}).items() if k in OVERLAY_KEYS})
         groups = [role, group_name("site", server.site)]
         if server.ring:

@@ -305,7 +305,37 @@ class IgelDevice(Endpoint):
     mac: Mac
     model: str = Field(description="hardware model, e.g. UD3-M340C")
     firmware: str = Field(description="IGEL OS version, e.g. 12.5.1")
-    ums_directory: str | None = Field(None, description="UMS directory path; defaults to site/department")
+    ums_directory: str | None = Field(
+        None, description="UMS directory below the device's ring directory (a/b); defaults to its site")
+
+
+class Ums(Model):
+    """The organisation's IGEL UMS and how telework places IGEL devices in it (IMI REST API v3).
+
+    Devices sit in `<root>/<ring>/<site>`: a ring directory is where an administrator assigns
+    the ring's firmware in the UMS, so moving a device between rings is its firmware rollout.
+    """
+
+    url: str = Field(pattern=r"^https://[^/\s]+/?$", description="the UMS, e.g. https://ums.example.org:8443")
+    address: Interface | None = Field(None, description="the UMS server's address with mask in a site network "
+                                      "(the lab runs its stand-in there)")
+    ca_file: str = Field(description="PEM file (relative to the inventory) of the CA that issued the UMS certificate")
+    user: str = Field(min_length=1, description="IMI account telework logs in with")
+    password_secret: str = Field("ums/imi-password", description="age secret holding that account's password")
+    root: str = Field(pattern=r"^[^/]{1,64}$", description="managed directory at the top of the UMS tree; "
+                                                           "nothing outside it is changed")
+    os12_profiles: list[str] = Field(default_factory=list, description="IGEL OS 12 profiles assigned to every "
+                                     "ring directory, in order (IGEL OS 11 devices ignore them)")
+    os11_profiles: list[str] = Field(default_factory=list, description="IGEL OS 11 profiles assigned to every "
+                                     "ring directory after them (IGEL OS 12 devices ignore them)")
+    ring_firmware: dict[Slug, list[str]] = Field(
+        default_factory=dict, description="per ring, the IGEL OS versions (one per major) its devices get")
+    command_rate: float = Field(2.0, gt=0, le=100, description="devices per second that commands reach")
+    command_batch: int = Field(25, ge=1, le=1000, description="devices per command request")
+    delete_unlisted: StrictBool = Field(False, description="delete devices below root that the inventory "
+                                        "does not list (default: report them)")
+    adopt_from: list[str] = Field(default_factory=list, description="UMS directories outside root from "
+                                  "which listed devices are moved in (e.g. /Unassigned)")
 
 
 class LinuxEndpoint(Endpoint):
@@ -358,6 +388,7 @@ class Inventory(Model):
     sip_servers: list[SipServer] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)
     igel_devices: list[IgelDevice] = Field(default_factory=list)
+    ums: Ums | None = Field(None, description="the IGEL UMS the igel_devices are managed in")
     linux_endpoints: list[LinuxEndpoint] = Field(default_factory=list)
     notebooks: list[Notebook] = Field(default_factory=list)
     desk_phones: list[DeskPhone] = Field(default_factory=list)

@@ -16,9 +16,12 @@ import yaml
 from telework.core.problems import TeleworkError
 
 OVERLAY_ENV = "TELEWORK_OVERLAY"
-#: Connection settings an overlay may set per host; anything else is ignored.
+#: Connection settings an overlay may set per host; anything else is ignored. Besides how to
+#: reach the host: its apt proxy, and the networks its deploy connects from, which the host
+#: firewall must accept SSH from (base_extra_management_networks, group_data/all.py).
 OVERLAY_KEYS = {"ssh_hostname", "ssh_user", "ssh_port", "ssh_key", "ssh_known_hosts_file",
-                "ssh_strict_host_key_checking", "apt_proxy"}
+                "ssh_strict_host_key_checking", "apt_proxy", "base_extra_management_networks",
+                "base_plan_public_key"}
 
 
 def load_overlay(path: str | Path | None = None) -> dict | None:

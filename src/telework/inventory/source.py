@@ -10,10 +10,16 @@ ten times faster than PyYAML, same meaning, no positions); a file it is not sure
 read by PyYAML (`_Loader`), which reports syntax errors and duplicate keys with their lines.
 PyYAML's node tree of a file, which holds the lines, is composed only when a problem in that
 file is located (`SourceFile.node`): a valid inventory of 50,000 people never needs one.
+
+Nothing outside the inventory directory is read: a symbolic link (to a file or a directory)
+whose target lies outside it is refused by its name, without being opened or followed, so a
+branch adding `people/x.yml -> /etc/shadow` gets one error naming `people/x.yml` and nothing of
+the file it points at.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -200,12 +206,57 @@ def is_section_file(rel: PurePosixPath | Path) -> bool:
 
 
 def section_files(root: Path) -> list[Path]:
-    """The inventory's section files, in a stable order (path order)."""
-    out = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and is_section_file(path.relative_to(root)):
-            out.append(path)
-    return out
+    """The inventory's section files, in a stable order (path order); links leading out of the
+    inventory are left out (`scan_inventory` reports them)."""
+    return scan_inventory(root)[0]
+
+
+def scan_inventory(root: Path) -> tuple[list[Path], list[Problem]]:
+    """(section files in path order, a problem per symbolic link that leaves the inventory).
+
+    Every link below `root` (but .git/) is judged, not only section files: allocations.yml, pki/,
+    secrets/ and access/ are read by other parts of telework (a pki/ca.crt linking to
+    /etc/shadow would be uploaded and shown in a plan diff), and a loaded inventory is where
+    every command starts. Links are judged by where they point (`os.path.realpath`, which reads
+    links, never the files): one whose target is outside `root` is neither opened nor followed.
+    Links inside the inventory are followed once (a loop of links is not walked twice)."""
+    top = Path(os.path.realpath(root))
+    files: list[Path] = []
+    problems: list[Problem] = []
+
+    def walk(directory: Path, rel_dir: PurePosixPath, seen: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            path, rel = Path(entry.path), rel_dir / entry.name
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not (target == str(top) or target.startswith(str(top) + os.sep)):
+                    problems.append(Problem(
+                        "inventory.link_outside", "a symbolic link leading out of the inventory directory: "
+                        "telework neither opens nor follows it",
+                        "replace the link by the file (or directory) itself, or remove it", file=Path(rel)))
+                    continue
+            if _is_dir(entry):
+                if not rel_dir.parts and entry.name == ".git":
+                    continue
+                real = os.path.realpath(entry.path)
+                if real not in seen:
+                    walk(path, rel, seen | {real})
+            elif entry.is_file() and is_section_file(rel):
+                files.append(path)
+
+    walk(Path(root), PurePosixPath(), frozenset({str(top)}))
+    return sorted(files), problems
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def load_source(root: Path) -> tuple[InventorySource, list[Problem]]:
@@ -214,7 +265,9 @@ def load_source(root: Path) -> tuple[InventorySource, list[Problem]]:
         problem = Problem("inventory.missing", f"inventory directory {root} does not exist",
                           "pass the directory holding the inventory's YAML files")
         return InventorySource(root=root), [problem]
-    return load_texts(root, ((path, path.read_text(encoding="utf-8")) for path in section_files(root)))
+    files, refused = scan_inventory(root)
+    source, problems = load_texts(root, ((path, path.read_text(encoding="utf-8")) for path in files))
+    return source, refused + problems
 
 
 def load_texts(root: Path, files: Iterable[tuple[Path, str]]) -> tuple[InventorySource, list[Problem]]:

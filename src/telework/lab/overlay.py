@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from telework.lab.state import lab_dir
-from telework.lab.topology import HOME_CLIENT, HOME_LAN, Topology
+from telework.lab.topology import HOME_CLIENT, HOME_LAN, UMS_HOST, Topology
 
 
 def overlay_path(slug: str) -> Path:
@@ -16,6 +16,16 @@ def overlay_path(slug: str) -> Path:
 
 def overlay_data(topo: Topology) -> dict:
     d = lab_dir(topo.slug)
+    ums = next((h for h in topo.hosts if h.name == UMS_HOST), None)
+    extra = {"ums": {"url": f"https://{ums.management_address}:{UMS_PORT}"}} if ums else {}
+    return {**_overlay_hosts(topo, d), **extra}
+
+
+#: where the lab's fake UMS listens (the UMS's own port)
+UMS_PORT = 8443
+
+
+def _overlay_hosts(topo: Topology, d: Path) -> dict:
     return {
         "lab": topo.slug,
         "hosts": {
@@ -24,6 +34,9 @@ def overlay_data(topo: Topology) -> dict:
                 "ssh_key": str(d / "id_ed25519"), "ssh_known_hosts_file": str(d / "known_hosts"),
                 # the lab's apt-cacher-ng stands in for the organisation's `settings.apt_proxy`
                 "apt_proxy": topo.apt_proxy_url,
+                # the controller deploys over the lab's management range, which no inventory
+                # names: the host firewall must accept SSH from it
+                "base_extra_management_networks": [str(topo.management)],
             }
             for h in topo.hosts
         },

@@ -140,6 +140,9 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
             gateway=networks[net.name].gateway,
             public_address=netaddr.IPAddress(str(public)) if public else None,
         ))
+    # before the endpoints: every host keeps its management address with or without notebooks
+    if inv.ums is not None and inv.ums.address is not None:
+        hosts.append(_ums_host(inv, slug, networks, next(mgmt_hosts)))
     for group, endpoint in inv.managed_endpoints():
         if group == "notebooks" and not include_notebooks:
             continue
@@ -165,6 +168,24 @@ def build_topology(inv: Inventory, include_notebooks: bool = False) -> Topology:
         internet=internet, networks=list(networks.values()), hosts=hosts, homes=homes, hostless_networks=hostless,
         vpn_routes=_vpn_routes(inv),
     )
+
+
+#: the lab host standing in for the organisation's IGEL UMS (it runs the fake UMS, see
+#: telework.roles.igel.lab); no role deploys it
+UMS_HOST = "ums"
+
+
+def _ums_host(inv: Inventory, slug: str, networks: dict[str, LabNetwork], management) -> LabHost:
+    iface = netaddr.IPNetwork(str(inv.ums.address))
+    net = next((n for n in inv.networks if iface.ip in netaddr.IPNetwork(str(n.prefix))), None)
+    if net is None:
+        raise LabError(f"ums.address {iface} lies in no inventory network")
+    if net.name not in networks:
+        prefix = netaddr.IPNetwork(str(net.prefix))
+        gw = netaddr.IPAddress(str(net.gateway)) if net.gateway else netaddr.IPAddress(prefix.first + 1)
+        networks[net.name] = LabNetwork(net.name, f"br-n{len(networks)}", prefix, gw)
+    return LabHost(name=UMS_HOST, group="ums", netns=f"tw-{slug}-{UMS_HOST}", management_address=management,
+                   address=iface, network=net.name, gateway=networks[net.name].gateway)
 
 
 def _vpn_routes(inv: Inventory) -> list[tuple[netaddr.IPNetwork, netaddr.IPAddress]]:

@@ -15,7 +15,6 @@ the set it belongs to.
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,9 +27,10 @@ from telework.inventory.hosts import host_entries
 from telework.inventory.overlay import load_overlay
 from telework.plan.records import HostPlan, HostResult, Plan
 from telework.plan.selection import parse_limit, select
-from telework.plan.targets import Entry, ReconcileContext, SshTargets, TargetSet
+from telework.plan.targets import Entry, ReconcileContext, SshTargets, TargetSet, make_reconciler
 from telework.roles.registry import Role, roles, roles_serving, unserved_reason
 from telework.secrets.redact import Redactor
+from telework.secrets.store import SecretStore
 
 
 class Planner:
@@ -40,7 +40,7 @@ class Planner:
                  overlay: dict | None = None, deploy_file: Path | str | None = None,
                  redactor: Redactor | None = None, fingerprint_key: bytes | None = None,
                  progress=None, connect_timeout: int = 10, strict: bool = False,
-                 registry: tuple[Role, ...] | None = None):
+                 registry: tuple[Role, ...] | None = None, identity: Path | str | None = None):
         self.inventory_dir = Path(inventory_dir).resolve()
         self.limit = parse_limit(limit)
         self.overlay = overlay if overlay is not None else load_overlay()
@@ -51,6 +51,7 @@ class Planner:
         self.connect_timeout = connect_timeout
         self.strict = strict
         self.registry = roles(registry)
+        self.identity = identity
         self.sets: list[TargetSet] = []
         self.owner: dict[str, TargetSet] = {}
         self.entries: list[Entry] = []
@@ -78,7 +79,9 @@ class Planner:
             if not served:
                 self.unmanaged[name] = unserved_reason(groups, self.registry)
         fingerprint = Fingerprinter(self.fingerprint_key)
-        context = ReconcileContext(self.redactor, fingerprint, self.progress)
+        store = SecretStore(self.inventory_dir, self.identity)
+        context = ReconcileContext(self.redactor, fingerprint, self.progress, secret=store.get,
+                                   overlay=self.overlay)
 
         def deployment(entries, selected, group_data):
             return Deployment(entries, selected, group_data, deploy_file=self.deploy_file,
@@ -152,8 +155,4 @@ class Planner:
 
 
 def _reconciler(role: Role, loaded, context: ReconcileContext) -> TargetSet:
-    factory = role.reconciler
-    if isinstance(factory, str):
-        module, attribute = factory.split(":")
-        factory = getattr(importlib.import_module(module), attribute)
-    return factory(loaded, context)
+    return make_reconciler(role, loaded, context)

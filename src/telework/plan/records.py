@@ -68,6 +68,9 @@ class HostPlan:
     kind: TargetKind = "ssh"
     #: the roles that manage the target (empty: unmanaged)
     roles: list[str] = field(default_factory=list)
+    #: what the plan saw but will not change (an API object the inventory does not name, a
+    #: firmware the API reports otherwise): shown, never applied
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict) -> HostPlan:

@@ -64,6 +64,8 @@ def render_text(plan: Plan, colour: bool = False) -> str:
         if host.error:
             head += f": {host.error}"
         lines.append(paint(head, {"changed": "33", "unchanged": "32", "unmanaged": "90"}.get(host.status, "31")))
+        for note in host.notes:
+            lines.append(f"    ! {note}")
         for change in host.changes:
             lines.append(f"    ~ {change.op}" + (" (if an earlier change happens)" if change.conditional else ""))
             for message in change.messages:
@@ -121,9 +123,10 @@ def _md_host(host: HostPlan, max_diff: int | None, details: bool = True) -> list
         label += f", {len(host.changes)} change(s)"
     if host.error:
         return [f"- {label}: `{host.error.replace('`', chr(39))}`"]
+    notes = [f"  - note: {html.escape(n)}" for n in host.notes]
     if not details or not host.changes:
-        return [f"- {label}"]
-    out = ["<details>", f"<summary>{label}</summary>", ""]
+        return [f"- {label}", *notes]
+    out = ["<details>", f"<summary>{label}</summary>", "", *[n.strip() for n in notes], *([""] if notes else [])]
     for change in host.changes:
         out += _md_change(change, max_diff)
     out += ["</details>", ""]

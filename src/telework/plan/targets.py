@@ -27,14 +27,24 @@ Entry = tuple[str, dict, list[str]]
 Progress = Callable[[str, str, int, int], None]
 
 
+def _no_secrets(name: str) -> str:
+    from telework.core.problems import SecretError
+
+    raise SecretError(f"secret {name}: this run has no access to the inventory's secrets")
+
+
 @dataclass
 class ReconcileContext:
     """What a reconciler gets from the run: the redactor every text passes, the fingerprint
-    function of the run (keyed like SSH changes), progress reporting."""
+    function of the run (keyed like SSH changes), progress reporting, the inventory's secrets
+    (`secret(name)` -> clear value, with the run's age identity) and the environment overlay
+    (a lab says there where an API is reached, as it does for SSH hosts)."""
 
     redactor: Redactor = field(default_factory=Redactor)
     fingerprint: Callable[[list[str]], str] = None  # type: ignore[assignment]
     progress: Progress = lambda *_: None  # noqa: E731
+    secret: Callable[[str], str] = _no_secrets
+    overlay: dict | None = None
 
 
 class TargetSet(ABC):
@@ -101,6 +111,17 @@ class SshTargets(TargetSet):
 
     def remote_commands(self, name: str) -> int | None:
         return self.deployment.remote_commands(name) if self.deployment else None
+
+
+def make_reconciler(role, loaded, context: ReconcileContext | None = None) -> TargetSet:
+    """An API role's reconciler from its registry entry ("module:factory" or the factory)."""
+    import importlib
+
+    factory = role.reconciler
+    if isinstance(factory, str):
+        module, attribute = factory.split(":")
+        factory = getattr(importlib.import_module(module), attribute)
+    return factory(loaded, context or ReconcileContext())
 
 
 def item_change(op: str, action: str, before: dict | None, after: dict | None, *,

@@ -46,6 +46,10 @@ class Role:
     audit: str | None = None
     #: API roles: "module:factory" of its reconciler (or the factory itself, for tests)
     reconciler: object = None
+    #: SSH roles: "module:function" giving the ports it opens (and sets, forward rules) in its
+    #: host's firewall, (loaded, host_name, host_data) -> telework.roles.base.firewall.RoleRules;
+    #: None: it opens nothing (the base role's ruleset drops everything but SSH from management)
+    firewall: str | None = None
     description: str = ""
 
     @property
@@ -74,20 +78,30 @@ class PersonFacts:
 
 ROLES: tuple[Role, ...] = (
     Role("base", "telework.roles.base", universal=True, data_prefix="base_",
-         description="every managed host: apt proxy, time zone, SSH hardening"),
+         description="every managed host: apt proxy, time zone, SSH hardening, the host firewall"),
     Role("vpn_concentrator", "telework.roles.vpn", groups=("vpn_concentrators",), data_prefix="vpn_",
          cli={"pki": "telework.roles.vpn.cli:pki_group"},
          person_commands={"enroll": "telework.roles.vpn.cli:enroll", "revoke": "telework.roles.vpn.cli:revoke"},
          person_view="telework.roles.vpn.person:person_facts",
          lab_commands={"vpn-check": "telework.roles.vpn.lab_cli:vpn_check"},
          audit="telework.roles.vpn.audit:AUDIT_FILES",
+         firewall="telework.roles.vpn.firewall:concentrator_firewall",
          description="OpenVPN (certificate + TOTP) and WireGuard, the access policy in nftables"),
     Role("auth_server", "telework.roles.vpn", groups=("auth_servers",), data_prefix="radius_",
+         firewall="telework.roles.vpn.firewall:auth_server_firewall",
          description="FreeRADIUS checking the TOTP second factor"),
     Role("sip_server", "telework.roles.sip", groups=("sip_servers",), data_prefix="sip_",
          cli={"sip": "telework.roles.sip.cli:sip_group"},
          person_view="telework.roles.sip.person:person_facts",
+         firewall="telework.roles.sip.firewall:sip_server_firewall",
          description="Kamailio registrar and edge proxy over TLS, rtpengine media relay with SRTP"),
+    Role("igel", "telework.roles.igel", groups=("igel_devices",), kind="api", data_prefix="igel_",
+         reconciler="telework.roles.igel.ums_targets:reconciler",
+         cli={"igel": "telework.roles.igel.cli:igel_group"},
+         person_view="telework.roles.igel.person:person_facts",
+         lab_commands={"fake-ums": "telework.roles.igel.lab_cli:fake_ums"},
+         description="IGEL thin clients placed in the UMS (IMI v3): records, ring/site directories, "
+                     "profile assignments, firmware rollout by ring"),
     Role("pull_agent", "telework.pull", groups=("linux_endpoints", "notebooks"), data_prefix="pull_",
          cli={"pull": "telework.cli.pull:pull_group"},
          description="the pull agent of endpoints that are offline when CI runs"),

@@ -55,12 +55,31 @@ def pytest_args(suites: list[Path], junitxml: Path | None = None, workers: int |
     return args + list(extra or [])
 
 
+def api_suites(inventory_dir: Path | str, limit: str | None = None) -> tuple[list[Path], set[str]]:
+    """(the suites of the API roles whose targets `limit` selects, every name it selects).
+    An API role's suite (IGEL: tests/hosts/test_igel.py) asks the role's API, not a host, and
+    runs once."""
+    from telework.inventory.hosts import host_entries
+    from telework.inventory.loading import require_inventory
+    from telework.inventory.overlay import load_overlay
+    from telework.plan.selection import select
+    from telework.plan.targets import make_reconciler
+    from telework.roles.registry import roles
+
+    loaded = require_inventory(Path(inventory_dir))
+    api = [(r, make_reconciler(r, loaded).entries()) for r in roles() if r.kind == "api"]
+    entries = host_entries(loaded.model, Path(inventory_dir).resolve(), load_overlay())
+    chosen = set(select([*entries, *(e for _, es in api for e in es)], limit))
+    return [host_suites_dir() / r.suite for r, es in api if any(e[0] in chosen for e in es)], chosen
+
+
 def run(inventory_dir: Path | str, *, limit: str | None = None, junitxml: Path | None = None,
         workers: int | str | None = None, extra: list[str] | None = None) -> int:
     """Run the suites in a pytest subprocess (its own process: pytest and xdist own their
     output and workers); returns pytest's exit code. Raises VerifyError when no test ran."""
-    hosts = verify_hosts(inventory_dir, limit=limit)  # fails early on a bad inventory or limit
-    if not hosts:
+    apis, chosen = api_suites(inventory_dir, limit)  # fails early on a bad inventory or limit
+    hosts = [h for h in verify_hosts(inventory_dir) if h.name in chosen]
+    if not hosts and not apis:
         raise VerifyError(f"no host to verify in {inventory_dir}")
     env = dict(os.environ)
     env[VERIFY_ENV] = "1"
@@ -71,11 +90,13 @@ def run(inventory_dir: Path | str, *, limit: str | None = None, junitxml: Path |
         env.pop(LIMIT_ENV, None)
     # pytest runs in the suites' directory: a relative report path is the caller's, not theirs
     report = Path(junitxml).resolve() if junitxml is not None else None
-    cmd = [sys.executable, "-m", "pytest", *pytest_args(suite_files(hosts), report, workers, extra)]
+    suites = (suite_files(hosts) if hosts else []) + apis
+    cmd = [sys.executable, "-m", "pytest", *pytest_args(suites, report, workers, extra)]
     code = subprocess.run(cmd, env=env, cwd=host_suites_dir()).returncode
     if code == NO_TESTS:
         raise VerifyError(
-            f"no Testinfra suite ran for {', '.join(h.name for h in hosts)}: "
+            f"no Testinfra suite ran for {', '.join(h.name for h in hosts) or 'the API targets'}: "
             f"no tests/hosts suite matches the roles of these hosts"
         )
     return code
+

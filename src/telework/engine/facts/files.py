@@ -105,3 +105,11 @@ def children_digests(paths: dict[str, dict], directory: str) -> dict[str, str] |
     prefix = directory.rstrip("/") + "/"
     return {p[len(prefix):]: s["sha256"] for p, s in paths.items()
             if p.startswith(prefix) and "/" not in p[len(prefix):] and s["type"] == "file"}
+
+
+def file_contents_command(path: str) -> str:
+    """The shell command of pyinfra's `FileContents` fact (a file's old text, for diffs), as the
+    plan account's probe must recognise it (telework.roles.base.probe)."""
+    from pyinfra.facts.files import FileContents
+
+    return str(FileContents().command(path=path))

@@ -16,3 +16,15 @@ class NftTableLoaded(FactBase):
 
     def process(self, output):
         return bool(output) and output[0].strip() == "yes"
+
+
+class SshClientAddress(FactBase):
+    """The address this connection comes from, as the host sees it (the first field of sshd's
+    $SSH_CONNECTION); None when not connected over SSH (a local run, the pull agent)."""
+
+    def command(self) -> str:
+        return 'echo "client:${SSH_CONNECTION%% *}"'
+
+    def process(self, output):
+        value = output[0].strip().removeprefix("client:") if output else ""
+        return value or None

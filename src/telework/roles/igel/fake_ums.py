@@ -279,14 +279,16 @@ class FakeUms:
     # ================================================================ request handling
 
     def handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> tuple[int, Any, dict]:
-        """-> (status, JSON body, extra headers). Everything below works on `self.s` under lock."""
+        """-> (status, JSON body, extra headers). Everything below works on `self.s` under lock.
+        The request log records when a request arrived (before the lock), not when it was done."""
+        arrived = self.clock.monotonic()
         parts = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path
         if not path.startswith("/umsapi/"):
             return self._answer(method, path, query, Fault(404, "ITG-0A020",
                                                            "No handler is mapped for this request."),
-                                None)
+                                None, arrived)
         sub = path[len("/umsapi"):]
         items = None
         with self.lock:
@@ -301,20 +303,23 @@ class FakeUms:
                         items = len(data)
                 status, result, extra = self._route(method, sub, query, headers, data)
             except Fault as fault:
-                return self._answer(method, sub, query, fault, items)
-            self._log(method, sub, query, status, items)
+                return self._answer(method, sub, query, fault, items, arrived)
+            self._log(method, sub, query, status, items, arrived)
             if method != "GET":
                 self._save()
             return status, result, extra
 
-    def _answer(self, method: str, sub: str, query: dict, fault: Fault, items: int | None):
-        self._log(method, sub, query, fault.status, items)
+    def _answer(self, method: str, sub: str, query: dict, fault: Fault, items: int | None,
+                arrived: float | None = None):
+        self._log(method, sub, query, fault.status, items, arrived)
         return fault.status, {"message": fault.message, "errorCode": fault.code,
                               "stackTrace": STACK}, {}
 
-    def _log(self, method: str, sub: str, query: dict, status: int, items: int | None) -> None:
+    def _log(self, method: str, sub: str, query: dict, status: int, items: int | None,
+             arrived: float | None = None) -> None:
         with self.lock:
-            self.requests.append(Request(method, sub, dict(query), self.clock.monotonic(),
+            self.requests.append(Request(method, sub, dict(query),
+                                         self.clock.monotonic() if arrived is None else arrived,
                                          status, items))
 
     def _route(self, method: str, sub: str, query: dict, headers: Any, data: Any):

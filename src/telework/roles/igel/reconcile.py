@@ -343,10 +343,12 @@ class _View:
         if kind == "directory":
             d = self.by_path.get(value)
             return d.ref if d else None
-        for dev in self.actual.devices:
-            if not dev.moved_to_bin and normalise_mac(dev.mac) == value:
-                return dev.ref
-        return None
+        if not hasattr(self, "_live_by_mac"):  # built once: a lookup per receiver, not a scan
+            self._live_by_mac: dict[str, ApiObject] = {}
+            for dev in self.actual.devices:
+                if not dev.moved_to_bin:
+                    self._live_by_mac.setdefault(normalise_mac(dev.mac), dev.ref)
+        return self._live_by_mac.get(value)
 
     def os_of_profile(self, profile: Profile) -> int | None:
         fw = self.firmware.get(profile.firmware_id)

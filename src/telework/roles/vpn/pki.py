@@ -368,6 +368,19 @@ def _san_of(cert: x509.Certificate) -> set[str]:
     return {str(n.value) for n in names}
 
 
+def issue_service(inventory_dir: str | Path, store: SecretStore, cn: str, owner: str,
+                  dns_names: list[str], addresses: list[str], days: int = SERVER_DAYS,
+                  now: datetime | None = None) -> tuple[str, str]:
+    """(certificate PEM, key PEM) of a TLS server certificate from the organisation's CA for a
+    service other than a concentrator (e.g. the IGEL UMS); recorded in issued.yml like every
+    other certificate. The key is returned, never stored: the caller installs it."""
+    ca = _Ca(Path(inventory_dir), store)
+    san: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+    san += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    cert, key = ca.issue(cn, "server", owner, _start(now), days, san)
+    return _cert_pem(cert), _key_pem(key)
+
+
 # ---------------------------------------------------------------- tls-crypt
 
 
