@@ -14,6 +14,7 @@ APT_PACKAGES=(
   openvpn wireguard-tools wireguard-go                   # the lab: real VPN clients in a home network
   chromium fonts-dejavu-core                             # audit report rendered headless (screenshot test)
   poppler-utils zbar-tools                               # handover letters: PDF to image, QR code decoded
+  baresip-core sox sip-tester                            # the lab: real SIP phones at home, their tone measured, a carrier (SIPp)
 )
 CACHE=/var/cache/telework
 mkdir -p "$CACHE/pip"

@@ -77,16 +77,29 @@ def test_apply_refuses_uncommitted_changes(nowhere: Path, tmp_path: Path):
     assert not (inv.parent / ".git" / "telework" / "apply.lock").exists()
 
 
-def test_the_samples_sip_server_is_unmanaged_in_every_format_and_strict_fails(tmp_path: Path):
-    """No SIP role is built: sip-1 is shown as unmanaged (never unchanged), nothing connects to
-    it (no overlay, no lab: a connection attempt would fail the plan), `--strict` exits 1."""
+#: `telework` run with a registry that has no SIP role: sip-1 becomes a host no built role serves
+WITHOUT_SIP_ROLE = ("import telework.roles.registry as r; "
+                    "r.ROLES = tuple(x for x in r.ROLES if x.name != 'sip_server'); "
+                    "from telework.cli.main import main; main()")
+
+
+def test_a_host_no_built_role_serves_is_unmanaged_in_every_format_and_strict_fails(tmp_path: Path):
+    """A host whose groups no built role serves (sip-1, with the SIP role taken out of the
+    registry) is shown as unmanaged (never unchanged), nothing connects to it (no overlay, no
+    lab: a connection attempt would fail the plan), `--strict` exits 1."""
     from tests.conftest import SAMPLE
 
     empty = tmp_path / "overlay.yml"
     empty.write_text("hosts: {}\n")
+    env = {**os.environ, "TELEWORK_OVERLAY": str(empty), "COLUMNS": "200"}
+    env.pop("TELEWORK_AGE_IDENTITY", None)
+
+    def telework_without_sip(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", WITHOUT_SIP_ROLE, *args], capture_output=True, text=True,
+                              timeout=120, env=env)
+
     outs = [tmp_path / "p.json", tmp_path / "p.md", tmp_path / "p.txt"]
-    result = telework("plan", str(SAMPLE), "--limit", "sip-1", *[a for o in outs for a in ("--out", str(o))],
-                      overlay=empty)
+    result = telework_without_sip("plan", str(SAMPLE), "--limit", "sip-1", *[a for o in outs for a in ("--out", str(o))])
     assert result.returncode == 0, result.stderr
     data = json.loads(outs[0].read_text())
     [host] = data["hosts"]
@@ -94,6 +107,6 @@ def test_the_samples_sip_server_is_unmanaged_in_every_format_and_strict_fails(tm
     assert "no role is built for sip_servers" in host["error"]
     assert "sip-1" in outs[1].read_text() and "unmanaged" in outs[1].read_text()
     assert "? sip-1: unmanaged: no role is built for sip_servers" in outs[2].read_text()
-    strict = telework("plan", str(SAMPLE), "--limit", "sip-1", "--strict", "--format", "json", overlay=empty)
+    strict = telework_without_sip("plan", str(SAMPLE), "--limit", "sip-1", "--strict", "--format", "json")
     assert strict.returncode == 1
     assert json.loads(strict.stdout)["exit_code"] == 1 and "Traceback" not in strict.stderr

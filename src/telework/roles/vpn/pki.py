@@ -476,6 +476,16 @@ def issue_client(inventory_dir: str | Path, store: SecretStore, owner: str, kind
     return _cert_pem(cert), _key_pem(key)
 
 
+def issue_server(inventory_dir: str | Path, store: SecretStore, cn: str, owner: str,
+                 san: list[x509.GeneralName], *, now: datetime | None = None) -> tuple[str, str]:
+    """A new server certificate of the organisation's CA for another role's service (the SIP
+    server's TLS), recorded in issued.yml. Returns (certificate PEM, private key PEM); the caller
+    stores the key as its own secret."""
+    ca = _Ca(Path(inventory_dir), store)
+    cert, key = ca.issue(cn, "server", owner, _start(now), SERVER_DAYS, san)
+    return _cert_pem(cert), _key_pem(key)
+
+
 def record_of(inventory_dir: str | Path, cert_pem: str) -> IssuedCert:
     """The issued.yml record of a certificate."""
     serial = serial_hex(x509.load_pem_x509_certificate(cert_pem.encode("ascii")).serial_number)
