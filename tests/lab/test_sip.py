@@ -10,6 +10,7 @@ bounded (baresip's own lifetime, killed at the end); the file takes about two mi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -155,6 +156,25 @@ def test_phones_behind_two_nat_routers_register_over_tls_at_their_routers_addres
         assert received, block
         assert received.group(1) == str(homes[home].wan_address)
         assert "192.168.178.20" in block  # the phone's own (private) contact, kept beside it
+
+
+def test_person_status_shows_where_each_phone_is_registered_from(lab, sip_org, homes, phones):
+    """`telework person status` (the helpdesk) asks the registrar itself: registered, from the
+    home router's public address, over TLS; a person without a registered phone is not."""
+    for username, home in ((CALLER, "sip-a"), (CALLEE, "sip-b")):
+        out = sip_org.telework("person", "status", username, str(sip_org.inventory), "--format", "json")
+        data = json.loads(out.stdout)
+        assert HOST not in data["unreachable"], data["unreachable"]
+        [reg] = data["phone_registrations"]
+        assert reg["server"] == HOST and reg["registered"], reg
+        assert {c["public_address"] for c in reg["contacts"]} == {str(homes[home].wan_address)}, reg
+        assert {c["transport"] for c in reg["contacts"]} == {"tls"}, reg
+        assert all(0 < c["expires_in_s"] <= 3600 for c in reg["contacts"]), reg
+    view = sip_org.view()
+    idle = next(s.username for s in view.subscribers if s.username not in (CALLER, CALLEE))
+    out = sip_org.telework("person", "status", idle, str(sip_org.inventory), "--format", "json")
+    [reg] = json.loads(out.stdout)["phone_registrations"]
+    assert reg["registered"] is False and reg["contacts"] == [], reg
 
 
 def test_call_with_srtp_through_rtpengine_carries_the_callers_tone(sip_org, phones):

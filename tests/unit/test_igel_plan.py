@@ -227,6 +227,23 @@ def test_person_show_survives_an_unreachable_ums(repo, ums):
     assert "error" in device["ums"]
 
 
+def test_person_status_reads_the_igel_device_live_from_the_ums(repo, ums, fake):
+    """The helpdesk's `person status`: the device as the UMS has it now (its directory after the
+    apply, its last contact), and the UMS named as unreachable once it stops answering."""
+    from telework.inventory.loading import require_inventory
+    from telework.roles.igel.status import person_status
+
+    assert apply(repo, limit=LIMIT).result == "ok"
+    facts = person_status(require_inventory(repo), "gpetrovic")
+    device = facts.json["igel_devices"]["igel-0003"]
+    assert device["directory"] == "/gruenfelden/all/rathaus" and "last_contact" in device
+    assert facts.unreachable == {} and any(line.startswith("IGEL igel-0003: UMS /gruenfelden") for line in facts.lines)
+    ums.stop()
+    down = person_status(require_inventory(repo), "gpetrovic")
+    assert "ums" in down.unreachable and "error" in down.json["igel_devices"]["igel-0003"]
+    assert person_status(require_inventory(repo), "nobody-without-igel").json["igel_devices"] is None
+
+
 def _edit(repo: Path, pattern: str, replacement: str) -> None:
     igel = repo / "endpoints" / "igel.yml"
     text = igel.read_text()

@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from telework.cli.common import console, err_console, inventory_argument
 from telework.roles.registry import roles
-from telework.roles.vpn.status import Hosts, Unreachable
+from telework.roles.live_hosts import Hosts, Unreachable
 
 
 class SshHosts(Hosts):

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from cryptography import x509
 
 from telework.inventory.loaded import LoadedInventory
+from telework.roles.live_hosts import Hosts, Unreachable
 from telework.roles.registry import LiveFacts
 from telework.roles.vpn import pki
 from telework.roles.vpn.people import vpn_person
@@ -47,21 +48,6 @@ _RADIUS_LINE = re.compile(
     r"^(?P<when>\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}) : Auth: (?:\(\d+\) )?"
     r"(?P<outcome>Login OK|Login incorrect)(?: \((?P<why>[^)]*)\))?: \[(?P<user>[^\]/]*)(?:/[^\]]*)?\]"
     r" \(from client (?P<client>\S+)")
-
-
-class Hosts:
-    """How a role reaches a host: `run(host, command)` -> stdout, or raises `Unreachable`;
-    `data(host)` -> the host's group data (the same values its deploy used)."""
-
-    def run(self, host: str, command: str) -> str:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def data(self, host: str) -> dict:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-class Unreachable(Exception):
-    """A host did not answer a read (its name and why are in the message)."""
 
 
 # ---------------------------------------------------------------- parsing what hosts print
