@@ -51,6 +51,8 @@ def test_a_letter_renders_and_its_qr_code_gives_the_seed_radius_checks(enrolled,
     assert stat.S_IMODE(pdf.stat().st_mode) == 0o600 and stat.S_IMODE(out.stat().st_mode) == 0o700
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert username in text and ("IT-Service der Stadt" in text if language == "de" else "IT service of" in text)
+    # the helpdesk as the inventory's organisation names it (organisation.yml, helpdesk:)
+    assert "+49 9999 12-1000" in text and "Mo-Fr 7:30-16:00" in text and "it-service@gruenfelden.example" in text
     (uri,) = scan(raster(pdf, tmp_path / "page1"))
     seed = store.get(f"totp/{username}")
     assert uri.startswith(f"otpauth://totp/Stadt%20Gr%C3%BCnfelden:{username}?")

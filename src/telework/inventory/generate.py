@@ -435,6 +435,11 @@ organisation:
   domain: {DOMAIN}
   # Mailbox of the IT department, shown to users in VPN and phone set-up letters.
   contact: it-service@{DOMAIN}
+  # The helpdesk printed in handover letters (telework person letter).
+  helpdesk:
+    phone: "+49 9999 12-1000"
+    email: it-service@{DOMAIN}
+    hours: Mo-Fr 7:30-16:00
   settings:
     # HTTP proxy for apt on managed hosts (e.g. http://10.20.0.5:3142); null: fetch directly.
     apt_proxy: null

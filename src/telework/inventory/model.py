@@ -177,11 +177,20 @@ class Settings(Model):
     search_domain: str | None = None
 
 
+class Helpdesk(Model):
+    """Who people call when their access does not work: printed in handover letters."""
+
+    phone: str | None = Field(None, description="the helpdesk's number as people dial it, e.g. +49 9999 12-1000")
+    email: str | None = Field(None, description="the helpdesk's mailbox; default: the organisation's contact")
+    hours: str | None = Field(None, description="when it answers, e.g. Mo-Fr 7:30-16:00")
+
+
 class Organisation(Model):
     name: str = Field(description="official name, e.g. Stadt Grünfelden")
     slug: Slug
     domain: str = Field(description="DNS domain of the organisation")
     contact: str | None = Field(None, description="mailbox of the IT department")
+    helpdesk: Helpdesk | None = Field(None, description="the helpdesk named in handover letters")
     settings: Settings = Field(default_factory=Settings)
 
 

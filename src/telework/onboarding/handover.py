@@ -47,10 +47,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def helpdesk_of(loaded: LoadedInventory, language: str, *, phone: str | None = None,
                 hours: str | None = None) -> Helpdesk:
-    """The IT department as the inventory names it (organisation name and contact mailbox)."""
+    """The IT department as the inventory names it (organisation name, its `helpdesk:` and
+    contact mailbox); a phone number or hours given on the command line win."""
     org = loaded.model.organisation
     name = LetterTexts(language).text("helpdesk.name", organisation=org.name)
-    return Helpdesk(name, phone=phone, email=org.contact, hours=hours)
+    desk = org.helpdesk
+    return Helpdesk(name, phone=phone or (desk.phone if desk else None),
+                    email=(desk.email if desk and desk.email else org.contact),
+                    hours=hours or (desk.hours if desk else None))
 
 
 def select_people(loaded: LoadedInventory, usernames: Iterable[str] = (), department: str | None = None,
