@@ -114,7 +114,7 @@ def test_empty_file_alone_is_a_warning(minimal_copy):
 def test_yaml_1_1_octal_is_refused_not_read_as_416(city):
     edit(city / "organisation.yml", "address_quarantine_days: 180", "address_quarantine_days: 0640")
     assert the_error(city) == (
-        "city/organisation.yml:24: error: 0640 is a YAML 1.1 octal number (read as 416 by some tools, as 640 "
+        "city/organisation.yml:29: error: 0640 is a YAML 1.1 octal number (read as 416 by some tools, as 640 "
         "by others); telework does not guess (fix: write 640 for the number, or '0640' in quotes for text such "
         "as a file mode)")
 
