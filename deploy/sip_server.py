@@ -196,5 +196,8 @@ else:
                  maxretry=host.data.sip_fail2ban_maxretry, findtime=host.data.sip_fail2ban_findtime,
                  bantime=host.data.sip_fail2ban_bantime),
     ]
+    # Restarted, not reloaded, for a new jail, and before "running": a reload right after the
+    # start races fail2ban's socket ("Could not find server"), and on the first deploy the
+    # package's own start has already failed on Debian's sshd jail. `start` after it is a no-op.
+    services.restart(name="fail2ban: restarted for the new jail", unit="fail2ban", _if=changed(*jail))
     services.service(name="fail2ban: enabled and running", unit="fail2ban")
-    services.reload(name="fail2ban: reloaded for the new jail", unit="fail2ban", _if=changed(*jail))

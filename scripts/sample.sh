@@ -46,6 +46,7 @@ if [[ ! -d $REPO/.git ]]; then
   "${TW[@]}" secret init "$INV" --comment "sample operator"
   "${TW[@]}" pki init "$INV"
   "${TW[@]}" secret set ums/imi-password "$INV" --generate password   # telework's UMS account
+  "${TW[@]}" sip init "$INV"                                          # SIP passwords, the SIP server certificate
   "${TW[@]}" person enroll "$PERSON" "$INV" --out "$BASE/handover"
   git -C "$REPO" add -A
   git -C "$REPO" commit -qm "VPN CA and enrolment of $PERSON" -m "Ticket: SAMPLE-1"

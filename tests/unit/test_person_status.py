@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from telework.roles.vpn.status import (
     OpenVpnSession,
+    established,
     parse_openvpn_status,
     parse_radius_log,
     parse_wireguard,
@@ -81,3 +82,12 @@ def test_an_unknown_username_names_the_closest_before_any_host_is_asked(sample):
 
     result = CliRunner().invoke(cli, ["person", "status", "asomer", str(sample)])
     assert result.exit_code == 1 and "no person 'asomer'" in result.output and "asommer" in result.output
+
+
+def test_a_client_listed_without_a_tunnel_address_is_logging_in_not_connected():
+    """OpenVPN writes a client into its list before RADIUS has accepted the code: no tunnel
+    address yet. The helpdesk must not read that as connected."""
+    checking = STATUS.replace("CLIENT_LIST,ubraun,198.51.100.254:50535,10.128.2.113,",
+                              "CLIENT_LIST,ubraun,198.51.100.254:50535,,")
+    by_name = {s.common_name: s for s in parse_openvpn_status(checking)}
+    assert established(by_name["bschmid"]) and not established(by_name["ubraun"])

@@ -79,6 +79,13 @@ def parse_openvpn_status(text: str) -> list[OpenVpnSession]:
     return out
 
 
+def established(session: OpenVpnSession) -> bool:
+    """OpenVPN lists a client from its TLS handshake on; it has a tunnel address only once its
+    login (certificate, then the TOTP code through RADIUS) was accepted. Before, it is logging
+    in, not connected."""
+    return bool(session.virtual_address)
+
+
 def _host_of(address: str) -> str:
     """`198.51.100.7:41234` -> `198.51.100.7` (OpenVPN writes udp4 addresses with their port)."""
     host, sep, port = address.rpartition(":")
@@ -161,16 +168,18 @@ def person_status(loaded: LoadedInventory, username: str, hosts: Hosts,
         logins += [(auth.name, r) for r in found]
     logins.sort(key=lambda pair: pair[1].when)
     radius = logins[-1] if logins else None
-    sessions, tunnels, crls = [], [], {}
+    sessions, logging_in, tunnels, crls = [], [], [], {}
     for concentrator in sorted(inv.vpn_concentrators, key=lambda c: c.name):
         name = concentrator.name
         data = hosts.data(name)
         try:
             status = hosts.run(name, f"cat {shlex.quote(data['vpn_openvpn_status_file'])}")
             for s in parse_openvpn_status(status):
-                if s.common_name == username and not refused_session(s, name, [r for _a, r in logins]):
-                    sessions.append({"concentrator": name, "since": s.since.isoformat(),
-                                     "public_address": s.real_address, "tunnel_address": s.virtual_address})
+                if s.common_name != username or refused_session(s, name, [r for _a, r in logins]):
+                    continue
+                entry = {"concentrator": name, "since": s.since.isoformat(), "public_address": s.real_address,
+                         "tunnel_address": s.virtual_address}
+                (sessions if established(s) else logging_in).append(entry)
             crl = OPENVPN_DIR.format(instance=data["vpn_openvpn_instance"]) + "/crl.pem"
             crls[name] = crl_serials(hosts.run(name, f"cat {shlex.quote(crl)}"))
             if devices:
@@ -189,7 +198,7 @@ def person_status(loaded: LoadedInventory, username: str, hosts: Hosts,
 
     facts.json = {
         "vpn_access": person.has_access,
-        "openvpn": {"connected": bool(sessions), "sessions": sessions},
+        "openvpn": {"connected": bool(sessions), "sessions": sessions, "logging_in": logging_in},
         "wireguard": tunnels,
         "last_login": None if radius is None else {
             "auth_server": radius[0], "time": radius[1].when.isoformat(),
@@ -226,6 +235,9 @@ def _lines(data: dict, zone: ZoneInfo) -> list[str]:
     for s in sessions:
         lines.append(f"OpenVPN: connected to {s['concentrator']} since {_local(s['since'], zone)} from "
                      f"{s['public_address']}, tunnel address {s['tunnel_address']}")
+    for s in data["openvpn"]["logging_in"]:
+        lines.append(f"OpenVPN: logging in to {s['concentrator']} from {s['public_address']} since "
+                     f"{_local(s['since'], zone)} (its code is being checked; no tunnel address yet)")
     for t in data["wireguard"]:
         if not t["peer"]:
             lines.append(f"WireGuard {t['device']}: not a peer of {t['concentrator']}")
