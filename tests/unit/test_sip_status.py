@@ -44,5 +44,6 @@ def test_each_contact_with_the_routers_address_transport_phone_and_expiry():
 
 def test_no_binding_is_not_registered_and_an_error_is_no_answer():
     assert parse_lookup("error: 404 - AOR not found\n") == []
+    assert parse_lookup("error: 404 - Not Found\n") == []
     assert parse_lookup("error: 500 - Not enough parameters (table and AOR to lookup)\n") is None
     assert parse_lookup("bash: line 1: kamcmd: command not found\n") is None  # not "not registered"

@@ -20,8 +20,9 @@ from telework.roles.sip.server import sip_view
 
 _FIELD = re.compile(r"^\s*(Address|Expires|Received|User-Agent|Socket): (.*?)\s*$")
 _RECEIVED = re.compile(r"^sips?:(?P<host>[0-9a-fA-F.:\[\]]+?):(?P<port>\d+)(?:;transport=(?P<transport>\w+))?")
-#: what kamcmd prints when the AoR has no binding (Kamailio answers the RPC with 404)
-_NOT_FOUND = re.compile(r"\b404\b.*AOR not found", re.IGNORECASE)
+#: what kamcmd prints when the AoR has no binding: the RPC's fault 404 ("error: 404 - ...");
+#: not a shell's "command not found", which is no answer at all
+_NOT_FOUND = re.compile(r"^error: 404\b|AOR not found", re.IGNORECASE | re.MULTILINE)
 
 
 def parse_lookup(text: str) -> list[dict] | None:
@@ -66,7 +67,7 @@ def person_status(loaded: LoadedInventory, username: str, hosts: Hosts) -> LiveF
             continue
         contacts = parse_lookup(answer)
         if contacts is None:
-            facts.unreachable[server.name] = f"kamcmd gave no user location answer: {answer.strip()[:400]}"
+            facts.unreachable[server.name] = f"kamcmd gave no user location answer: {answer.strip()[:400]!r}"
             continue
         registrations.append({"server": server.name, "extension": sub.extension, "registered": bool(contacts),
                               "contacts": contacts})
